@@ -1,0 +1,64 @@
+"""The ``egan`` group and its error handling."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from egan_core.errors import EganError
+
+#: subcommand module -> attribute; each module owns one command (or group).
+COMMANDS = {
+    "run": "egan_core.cli.run:run",
+    "enhance": "egan_core.cli.enhance:enhance",
+    "eval": "egan_core.cli.evaluate:eval_command",
+    "compare": "egan_core.cli.evaluate:compare",
+    "export": "egan_core.cli.export:export",
+    "plugins": "egan_core.cli.plugins:plugins",
+    "recipe": "egan_core.cli.recipe:recipe",
+    "data": "egan_core.cli.data:data",
+}
+
+
+class EganCliError(click.ClickException):
+    """A ClickException carrying the EganError's exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class EganGroup(click.Group):
+    """Loads subcommands lazily and converts egan's typed errors at the CLI edge."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EganError as exc:
+            raise EganCliError(str(exc), exc.exit_code) from None
+
+
+@click.group(cls=EganGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="egan")
+def cli() -> None:
+    """egan: train and run low-light image enhancement GANs (EnlightenGAN and plugins)."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="egan")

@@ -1,0 +1,139 @@
+"""Checks recipe kwargs against a component's signature and fills in its defaults."""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from egan_core.errors import RecipeError
+
+_MISSING = inspect.Parameter.empty
+
+
+def _parameters(factory: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return {}, {}, True
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations: fall back to no type checks
+        hints = {}
+    params, var_kw = {}, False
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            params[p.name] = p
+    return params, hints, var_kw
+
+
+def component_kwargs(
+    factory: Any,
+    kwargs: Mapping[str, Any],
+    where: str,
+    what: str,
+    injected: Iterable[str] = (),
+    extra_valid: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Validated kwargs for ``factory`` with every default filled in.
+
+    Args:
+        factory: a class or function registered as a component.
+        kwargs: the recipe's kwargs for it.
+        where: the recipe path of the section, for messages (``"losses.tv"``).
+        what: how to name the component in messages (``"loss 'tv'"``).
+        injected: parameter names the engine supplies (hidden from recipes).
+        extra_valid: other keys valid in the same section (listed in messages).
+    """
+    params, hints, var_kw = _parameters(factory)
+    injected = set(injected)
+    public = {n: p for n, p in params.items() if n not in injected}
+    for key in kwargs:
+        if key not in public and not var_kw:
+            valid = sorted(set(public) | set(extra_valid))
+            raise RecipeError(
+                f"unknown recipe key '{where}.{key}' for {what}; valid keys: {', '.join(valid)}"
+            )
+    resolved: dict[str, Any] = {}
+    for name, p in public.items():
+        if name in kwargs:
+            resolved[name] = check_type(kwargs[name], hints.get(name, _MISSING), f"{where}.{name}")
+        elif p.default is not _MISSING:
+            resolved[name] = p.default
+        else:
+            raise RecipeError(f"recipe key '{where}.{name}' is required by {what}")
+    for key in kwargs:
+        if key not in resolved:
+            resolved[key] = kwargs[key]
+    return resolved
+
+
+def check_type(value: Any, annotation: Any, key: str) -> Any:
+    """``value`` if it fits ``annotation`` (ints widen to float, lists to tuples), else raise."""
+    if annotation is _MISSING or annotation is Any:
+        return value
+    ok, converted = _fits(value, annotation)
+    if not ok:
+        raise RecipeError(f"{key} must be {_describe(annotation)}, got {value!r}")
+    return converted
+
+
+def _fits(value: Any, ann: Any) -> tuple[bool, Any]:
+    origin = typing.get_origin(ann)
+    if ann is type(None):
+        return value is None, value
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(ann):
+            ok, conv = _fits(value, arg)
+            if ok:
+                return True, conv
+        return False, value
+    if origin is typing.Literal:
+        return value in typing.get_args(ann), value
+    if ann is bool:
+        return isinstance(value, bool), value
+    if ann is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if ann is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, float(value)
+        return False, value
+    if ann is str:
+        return isinstance(value, str), value
+    if origin in (tuple, list) or ann in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            return False, value
+        args = [a for a in typing.get_args(ann) if a is not Ellipsis]
+        if len(args) == 1 or (origin is tuple and Ellipsis in typing.get_args(ann)):
+            items = []
+            for item in value:
+                ok, conv = _fits(item, args[0])
+                if not ok:
+                    return False, value
+                items.append(conv)
+            return True, tuple(items)
+        return True, tuple(value)
+    if isinstance(ann, type):
+        return isinstance(value, ann), value
+    return True, value
+
+
+def _describe(ann: Any) -> str:
+    origin = typing.get_origin(ann)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(ann))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(ann))
+    if ann is type(None):
+        return "null"
+    words = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    if ann in words:
+        return words[ann]
+    if origin in (tuple, list) or ann in (tuple, list):
+        return "a list"
+    return getattr(ann, "__name__", str(ann))

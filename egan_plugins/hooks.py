@@ -1,0 +1,15 @@
+"""The built-ins' plugin module: the same hook any third-party package implements."""
+
+from __future__ import annotations
+
+from egan_core import hookimpl
+from egan_core.registry import Registries
+
+
+@hookimpl
+def egan_register(registries: Registries) -> None:
+    """Register the EnlightenGAN networks, losses, datasets, enhancers and ExDark objects."""
+    from egan_plugins import data, enhancers, losses, networks, objects
+
+    for module in (objects, networks, losses, data, enhancers):
+        module.register(registries)

@@ -1,0 +1,9 @@
+"""Built-in losses."""
+
+from __future__ import annotations
+
+from egan_core.registry import Registries
+
+
+def register(registries: Registries) -> None:
+    """Register the built-in losses."""
