@@ -1,0 +1,1 @@
+"""Training: the loop, the GAN step, data order, run outputs."""

@@ -1,0 +1,101 @@
+"""Turn a resolved recipe into live modules, optimizers and a dataset."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+from egan_core.errors import EganError, RecipeError
+from egan_core.losses import AdversarialLoss
+from egan_core.recipe import Component, Recipe, _thaw
+from egan_core.registry import Registries
+from egan_core.training.step import Parts
+
+
+def instantiate(factory: Any, kwargs: Any, where: str, **injected: Any) -> Any:
+    """Call a registered factory with its recipe kwargs plus the injected values it accepts."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}
+    extra = {k: v for k, v in injected.items() if k in params}
+    try:
+        return factory(**_thaw(kwargs), **extra)
+    except EganError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise RecipeError(f"{where}: {exc}") from None
+
+
+def build_generator(recipe: Recipe, registries: Registries) -> nn.Module:
+    comp = recipe.generator
+    return instantiate(registries.generators.get(comp.name), comp.kwargs, "model.generator",
+                       seed=recipe.seed)
+
+
+def build_dataset(recipe: Recipe, registries: Registries) -> Any:
+    comp: Component = recipe.data.dataset
+    return instantiate(registries.datasets.get(comp.name), comp.kwargs, "data", seed=recipe.seed)
+
+
+def build_parts(recipe: Recipe, registries: Registries, device: torch.device) -> Parts:
+    """Build G, D, losses and Adam optimizers (the recipe's seed fixes every initial weight)."""
+    torch.manual_seed(recipe.seed)
+    generator = build_generator(recipe, registries).to(device)
+    disc = None
+    adv_global = adv_local = None
+    if recipe.discriminator is not None:
+        comp = recipe.discriminator
+        disc = instantiate(registries.discriminators.get(comp.name), comp.kwargs,
+                           "model.discriminator", seed=recipe.seed).to(device)
+        adv_global = _adversarial(registries, recipe.adversarial["global"], "adversarial.global")
+        adv_local = _adversarial(registries, recipe.adversarial["local"], "adversarial.local")
+    losses = []
+    for spec in recipe.losses:
+        loss = instantiate(registries.losses.get(spec.name), spec.kwargs, f"losses.{spec.name}",
+                           vgg_weights=recipe.vgg_weights, seed=recipe.seed)
+        if isinstance(loss, AdversarialLoss):
+            raise RecipeError(f"losses.{spec.name} is an adversarial loss; name it under "
+                              "adversarial.global or adversarial.local instead")
+        losses.append((spec.name, loss.to(device), spec.weight))
+    t = recipe.train
+    betas = (t.beta1, t.beta2)
+    optimizers = {"generator": torch.optim.Adam(generator.parameters(), lr=t.lr, betas=betas)}
+    if disc is not None:
+        optimizers["global_d"] = torch.optim.Adam(disc.global_d.parameters(), lr=t.lr, betas=betas)
+        if disc.local_d is not None:
+            optimizers["local_d"] = torch.optim.Adam(disc.local_d.parameters(), lr=t.lr, betas=betas)
+    return Parts(
+        generator=generator, generator_fwd=generator, discriminator=disc,
+        global_fwd=None if disc is None else disc.global_d,
+        local_fwd=None if disc is None else disc.local_d,
+        adv_global=adv_global, adv_local=adv_local, losses=losses, optimizers=optimizers,
+    )
+
+
+def _adversarial(registries: Registries, name: str, where: str) -> AdversarialLoss:
+    loss = instantiate(registries.losses.get(name), {}, where)
+    if not isinstance(loss, AdversarialLoss):
+        raise RecipeError(f"{where}: '{name}' is not an adversarial loss")
+    return loss
+
+
+def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> None:
+    """Copy weights named by ``model.generator.init`` into a freshly built generator."""
+    from egan_core.model_loading import load_generator
+
+    try:
+        source = load_generator(init, device=device)
+    except EganError as exc:
+        raise RecipeError(f"model.generator.init: {exc}") from None
+    try:
+        generator.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0][:200]
+        raise RecipeError(
+            f"model.generator.init: the weights in '{init}' do not fit this recipe's generator "
+            f"({first}); match model.generator's kwargs to the checkpoint"
+        ) from None

@@ -1,0 +1,126 @@
+"""What a run writes besides checkpoints: metrics log, sample grids, loss curves."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from egan_core.checkpoint import atomic_write
+from egan_core.tensors import attention_map, from_model_range
+
+
+class MetricsLog:
+    """Append-only JSON-lines log (one object per logged step)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def truncate_after(self, step: int) -> None:
+        """Drop records past ``step`` (a resumed run rewrites them)."""
+        kept = [r for r in self.read() if r.get("step", 0) <= step]
+        text = "".join(json.dumps(r) + "\n" for r in kept)
+        atomic_write(self.path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(3|1, H, W) in [0, 1] -> HxWx3 uint8."""
+    if x.shape[0] == 1:
+        x = x.expand(3, -1, -1)
+    return (x.clamp(0, 1).permute(1, 2, 0).float().cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def sample_grid(inp: torch.Tensor, enhanced: torch.Tensor, rows: int = 4) -> Image.Image:
+    """A grid with one row per image: input | enhanced | attention map."""
+    n = min(rows, inp.shape[0])
+    att = attention_map(inp[:n])
+    tiles = []
+    for i in range(n):
+        row = [from_model_range(inp[i]), from_model_range(enhanced[i]), att[i]]
+        tiles.append(np.concatenate([_to_uint8(t) for t in row], axis=1))
+    return Image.fromarray(np.concatenate(tiles, axis=0))
+
+
+def save_image(path: Path, image: Image.Image) -> None:
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+
+
+_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127)]
+
+
+def loss_curve(records: list[dict[str, Any]], width: int = 900, height: int = 500) -> Image.Image:
+    """Plot every loss of the metrics log against the step (one panel, log-free, legend)."""
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    keys = sorted({k for r in records for k in r if k not in ("step", "epoch", "lr", "images_per_s", "time")})
+    pts = {k: [(r["step"], r[k]) for r in records if isinstance(r.get(k), (int, float))
+               and math.isfinite(r[k])] for k in keys}
+    values = [v for p in pts.values() for _, v in p]
+    left, top, right, bottom = 70, 20, width - 180, height - 40
+    draw.rectangle([left, top, right, bottom], outline="black")
+    if not values:
+        draw.text((left + 10, top + 10), "no metrics yet", fill="black")
+        return img
+    steps = [s for p in pts.values() for s, _ in p]
+    s0, s1 = min(steps), max(max(steps), min(steps) + 1)
+    v0, v1 = min(values), max(values)
+    v1 = v1 if v1 > v0 else v0 + 1.0
+
+    def xy(s: float, v: float) -> tuple[float, float]:
+        return (left + (s - s0) / (s1 - s0) * (right - left),
+                bottom - (v - v0) / (v1 - v0) * (bottom - top))
+
+    for frac in (0.0, 0.5, 1.0):
+        v = v0 + frac * (v1 - v0)
+        _, y = xy(s0, v)
+        draw.text((5, y - 6), f"{v:.3g}", fill="black")
+    draw.text((left, bottom + 8), f"step {s0}", fill="black")
+    draw.text((right - 60, bottom + 8), f"step {s1}", fill="black")
+    for i, key in enumerate(keys):
+        color = _COLORS[i % len(_COLORS)]
+        line = [xy(s, v) for s, v in pts[key]]
+        if len(line) > 1:
+            draw.line(line, fill=color, width=2)
+        elif line:
+            draw.ellipse([line[0][0] - 2, line[0][1] - 2, line[0][0] + 2, line[0][1] + 2], fill=color)
+        draw.text((right + 10, top + 16 * i), key, fill=color)
+    return img
+
+
+class TensorBoard:
+    """Optional TensorBoard scalars (only when the tensorboard package is installed)."""
+
+    def __init__(self, folder: Path) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except Exception:  # tensorboard not installed: stay silent
+            self.writer = None
+        else:
+            self.writer = SummaryWriter(str(folder))
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.writer is None:
+            return
+        for key, value in record.items():
+            if key != "step" and isinstance(value, (int, float)):
+                self.writer.add_scalar(key, value, record["step"])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,59 @@
+"""Progress display as a callback, separate from the loop (rich bar on a TTY, log lines otherwise)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class ProgressReporter:
+    """Shows epoch, step, losses and images/s; plain lines when quiet or not a terminal."""
+
+    def __init__(self, total_steps: int, *, quiet: bool = False, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.console = Console(stderr=True)
+        self.live = enabled and not quiet and sys.stderr.isatty()
+        self.total = total_steps
+        self.progress: Progress | None = None
+        if self.live:
+            self.progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[losses]}"), TextColumn("{task.fields[speed]}"),
+                TimeRemainingColumn(), console=self.console, transient=False,
+            )
+            self.task = self.progress.add_task("train", total=total_steps, epoch=1, losses="",
+                                               speed="")
+            self.progress.start()
+
+    def update(self, step: int, record: dict[str, Any] | None) -> None:
+        if not self.enabled:
+            return
+        if self.progress is not None:
+            fields: dict[str, Any] = {}
+            if record:
+                fields = {
+                    "epoch": record["epoch"],
+                    "losses": " ".join(f"{k}={v:.3f}" for k, v in record.items()
+                                       if k.startswith(("g_", "d_"))),
+                    "speed": f"{record.get('images_per_s', 0):.1f} img/s",
+                }
+            self.progress.update(self.task, completed=step, **fields)
+        elif record is not None:
+            losses = " ".join(f"{k}={v:.4f}" for k, v in record.items()
+                              if k not in ("step", "epoch", "lr", "images_per_s", "time"))
+            self.console.print(
+                f"epoch {record['epoch']} step {step}/{self.total} {losses} "
+                f"lr={record['lr']:.2e} {record.get('images_per_s', 0):.1f} img/s",
+                highlight=False,
+            )
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            self.console.print(text, highlight=False)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()

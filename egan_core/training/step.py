@@ -1,0 +1,141 @@
+"""One EnlightenGAN iteration: G forward, G step, global D step, local D step."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from egan_core.errors import TrainingError
+from egan_core.losses import AdversarialLoss, LossContext
+from egan_core.tensors import attention_map
+
+
+@dataclass
+class Parts:
+    """The built components of a run. ``*_fwd`` are what to call (DDP wrappers under DDP)."""
+
+    generator: nn.Module
+    generator_fwd: nn.Module
+    discriminator: nn.Module | None
+    global_fwd: nn.Module | None
+    local_fwd: nn.Module | None
+    adv_global: AdversarialLoss | None
+    adv_local: AdversarialLoss | None
+    losses: list[tuple[str, nn.Module, float]]
+    optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+
+
+def _frozen(module: nn.Module | None) -> contextlib.AbstractContextManager[None]:
+    """Stop gradients into ``module``'s weights while G's objective is computed."""
+    if module is None:
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def cm() -> Iterator[None]:
+        flags = [p.requires_grad for p in module.parameters()]
+        for p in module.parameters():
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p, flag in zip(module.parameters(), flags, strict=True):
+                p.requires_grad_(flag)
+
+    return cm()
+
+
+def _check(name: str, value: torch.Tensor, step: int) -> None:
+    if not torch.isfinite(value).all():
+        raise TrainingError(
+            f"loss '{name}' became {value.item()} at step {step}; training stopped and the last "
+            "good checkpoint was kept (try a lower train.lr or train.precision: fp32)"
+        )
+
+
+def gan_step(
+    parts: Parts,
+    batch: dict[str, torch.Tensor],
+    *,
+    step: int,
+    patch_gen: torch.Generator,
+    autocast: Callable[[], contextlib.AbstractContextManager[None]],
+    backward: Callable[[torch.Tensor, str], None],
+) -> dict[str, torch.Tensor]:
+    """Run one iteration's forward passes and backward calls; returns detached loss terms.
+
+    Args:
+        parts: the models, losses and optimizers.
+        batch: ``low``, ``input``, ``normal`` on the training device, ``(N, 3, H, W)``.
+        step: 1-based iteration number (for error messages).
+        patch_gen: generator for the patch offsets of this iteration.
+        autocast: a context factory for mixed precision (``nullcontext`` for fp32).
+        backward: ``backward(loss, optimizer_name)`` does the (scaled) backward and, when
+            the accumulation window closes, the optimizer step of that name.
+    """
+    low, inp, normal = batch["low"], batch["input"], batch["normal"]
+    d = parts.discriminator
+    terms: dict[str, torch.Tensor] = {}
+    with autocast():
+        attention = attention_map(inp)
+        enhanced, latent = parts.generator_fwd(inp, attention)
+        ctx = LossContext(low=low, input=inp, enhanced=enhanced, normal=normal,
+                          attention=attention, latent=latent)
+        if d is not None and parts.local_fwd is not None:
+            coords = d.sample_patches(enhanced.shape[-2], enhanced.shape[-1], patch_gen)
+            ctx.enhanced_patches = d.crop(enhanced, coords)
+            ctx.normal_patches = d.crop(normal, coords)
+            ctx.low_patches = d.crop(low, coords)
+            ctx.num_patches = int(coords.shape[0])
+        g_total = enhanced.new_zeros(())
+        real_global = None
+        if d is not None:
+            assert parts.adv_global is not None and parts.global_fwd is not None
+            if parts.adv_global.uses_real_in_g:
+                # D(real) is the same before and after G's step: one forward serves both
+                # objectives (detached for G, with its graph for D's step).
+                real_global = parts.global_fwd(normal)
+            with _frozen(d):
+                core_global = _unwrap(parts.global_fwd)
+                real_for_g = None if real_global is None else real_global.detach()
+                terms["g_global"] = parts.adv_global.g_loss(real_for_g, core_global(enhanced))
+                if parts.local_fwd is not None and parts.adv_local is not None:
+                    core_local = _unwrap(parts.local_fwd)
+                    real_local = (core_local(ctx.normal_patches)
+                                  if parts.adv_local.uses_real_in_g else None)
+                    terms["g_local"] = parts.adv_local.g_loss(
+                        real_local, core_local(ctx.enhanced_patches))
+        for name, loss, weight in parts.losses:
+            terms[name] = loss(ctx) * weight
+        for value in terms.values():
+            g_total = g_total + value.float()
+    for name, value in terms.items():
+        _check(name, value, step)
+    backward(g_total, "generator")
+    terms["g_total"] = g_total
+
+    if d is not None:
+        assert parts.global_fwd is not None and parts.adv_global is not None
+        fake = enhanced.detach()
+        with autocast():
+            real = real_global if real_global is not None else parts.global_fwd(normal)
+            d_global = parts.adv_global.d_loss(real, parts.global_fwd(fake))
+        _check("d_global", d_global, step)
+        backward(d_global, "global_d")
+        terms["d_global"] = d_global
+        if parts.local_fwd is not None and parts.adv_local is not None:
+            with autocast():
+                d_local = parts.adv_local.d_loss(parts.local_fwd(ctx.normal_patches),
+                                                 parts.local_fwd(ctx.enhanced_patches.detach()))
+            _check("d_local", d_local, step)
+            backward(d_local, "local_d")
+            terms["d_local"] = d_local
+    return {k: v.detach().float() for k, v in terms.items()}
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DDP wrapper (G's objective needs no D gradient sync)."""
+    return getattr(module, "module", module)

@@ -1,0 +1,337 @@
+"""``egan run``: the training loop (checkpoints, exact resume, logging, DDP)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+
+from egan_core.checkpoint import load_checkpoint, save_checkpoint
+from egan_core.errors import EganError, RecipeError
+from egan_core.plugins import get_registries
+from egan_core.recipe import Recipe, _thaw, load_recipe
+from egan_core.registry import Registries
+from egan_core.training.build import build_dataset, build_parts, load_init_weights
+from egan_core.training.outputs import MetricsLog, TensorBoard, loss_curve, sample_grid, save_image
+from egan_core.training.progress import ProgressReporter
+from egan_core.training.sampler import EpochBatchSampler
+from egan_core.training.schedule import learning_rate, total_epochs
+from egan_core.training.step import Parts, gan_step
+
+
+class Interrupted(EganError):
+    """Ctrl-C during training: the checkpoint was saved first."""
+
+    exit_code = 130
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EganError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    return torch.device(device)
+
+
+def train(
+    recipe: str | Path | Recipe | Mapping[str, Any],
+    *,
+    overrides: list[str] | Mapping[str, Any] | None = None,
+    out: str | Path = "runs",
+    resume: bool = False,
+    device: str = "auto",
+    quiet: bool = False,
+    registries: Registries | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Train a recipe; returns the run folder and the last logged metrics.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) this trains with DistributedDataParallel; rank 0
+    alone writes.
+    """
+    registries = registries or get_registries()
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe, overrides, registries)
+    elif overrides:
+        recipe = load_recipe(recipe.as_dict(), overrides, registries)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    dev = resolve_device(device)
+    if world > 1:
+        if dev.type == "cuda":
+            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(dev)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    try:
+        return _Run(recipe, registries, Path(out), dev, rank, world, quiet).run(resume)
+    finally:
+        if world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+class _Run:
+    def __init__(self, recipe: Recipe, registries: Registries, out: Path, device: torch.device,
+                 rank: int, world: int, quiet: bool) -> None:
+        self.recipe, self.device, self.rank, self.world = recipe, device, rank, world
+        self.is_main = rank == 0
+        self.dir = out / recipe.name
+        self.ckpt_dir = self.dir / "checkpoints"
+        self.latest = self.ckpt_dir / "latest.pt"
+        self.log = MetricsLog(self.dir / "metrics.jsonl")
+        self.parts: Parts = build_parts(recipe, registries, device)
+        self.dataset = build_dataset(recipe, registries)
+        self.quiet = quiet
+        self.stop_requested = False
+        t = recipe.train
+        self.accumulate = t.accumulate
+        amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
+        self.autocast = (lambda: torch.autocast(device.type, dtype=amp)) if amp else contextlib.nullcontext
+        self.scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 and device.type == "cuda" else None
+        if t.channels_last:
+            for module in self._modules():
+                module.to(memory_format=torch.channels_last)
+        if t.compile:
+            self.parts.generator_fwd = torch.compile(self.parts.generator)
+
+    def _modules(self) -> Iterator[torch.nn.Module]:
+        yield self.parts.generator
+        if self.parts.discriminator is not None:
+            yield self.parts.discriminator
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def _state(self, epoch: int, batch: int, step: int) -> dict[str, Any]:
+        parts = self.parts
+        disc = None
+        if parts.discriminator is not None and self.recipe.discriminator is not None:
+            disc = {"name": self.recipe.discriminator.name,
+                    "kwargs": _thaw(self.recipe.discriminator.kwargs),
+                    "state_dict": parts.discriminator.state_dict()}
+        grads = {}
+        for name, module in (("generator", parts.generator), ("discriminator", parts.discriminator)):
+            if module is not None:
+                grads[name] = {k: p.grad for k, p in module.named_parameters() if p.grad is not None}
+        return {
+            "recipe": self.recipe.as_dict(),
+            "generator": {"name": self.recipe.generator.name,
+                          "kwargs": _thaw(self.recipe.generator.kwargs),
+                          "state_dict": parts.generator.state_dict()},
+            "discriminator": disc,
+            "optimizers": {k: o.state_dict() for k, o in parts.optimizers.items()},
+            "grads": grads,
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
+            "epoch": epoch, "batch": batch, "step": step,
+            "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
+        }
+
+    def _save(self, epoch: int, batch: int, step: int, *, keep_epoch: bool = False) -> None:
+        if not self.is_main:
+            return
+        state = self._state(epoch, batch, step)
+        save_checkpoint(self.latest, state)
+        if keep_epoch:
+            save_checkpoint(self.ckpt_dir / f"epoch_{epoch:04d}.pt", state)
+
+    def _restore(self) -> tuple[int, int, int]:
+        if not self.latest.is_file():
+            raise EganError(f"--resume: no checkpoint at '{self.latest}'; run without --resume to start")
+        state = load_checkpoint(self.latest, map_location=self.device)
+        parts = self.parts
+        try:
+            parts.generator.load_state_dict(state["generator"]["state_dict"])
+            if parts.discriminator is not None:
+                parts.discriminator.load_state_dict(state["discriminator"]["state_dict"])
+            for key, opt in parts.optimizers.items():
+                opt.load_state_dict(state["optimizers"][key])
+        except (KeyError, TypeError, RuntimeError) as exc:
+            raise EganError(f"--resume: '{self.latest}' does not fit this recipe ({str(exc)[:150]});"
+                            " resume with the recipe that made it") from None
+        for name, module in (("generator", parts.generator), ("discriminator", parts.discriminator)):
+            saved = state.get("grads", {}).get(name, {})
+            if module is not None:
+                for key, p in module.named_parameters():
+                    p.grad = saved[key].to(p.device) if key in saved else None
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        random.setstate(_as_tuple(state["rng"]["python"]))
+        return state["epoch"], state["batch"], state["step"]
+
+    # -- the loop ------------------------------------------------------------------------
+    def _backward(self, step: int) -> Any:
+        window_closes = step % self.accumulate == 0
+
+        def backward(loss: torch.Tensor, name: str) -> None:
+            scaled = loss / self.accumulate
+            if self.scaler is not None:
+                scaled = self.scaler.scale(scaled)
+            scaled.backward()
+            if window_closes:
+                opt = self.parts.optimizers[name]
+                if self.scaler is not None:
+                    self.scaler.step(opt)
+                else:
+                    opt.step()
+                opt.zero_grad(set_to_none=True)
+
+        return backward
+
+    def run(self, resume: bool) -> tuple[Path, dict[str, Any]]:
+        t, recipe = self.recipe.train, self.recipe
+        if not resume and self.latest.is_file():
+            raise EganError(f"run folder '{self.dir}' already holds a checkpoint; add --resume to "
+                            "continue it, or pick another --out or --set name=...")
+        sampler = EpochBatchSampler(len(self.dataset), recipe.data.batch_size, recipe.seed,
+                                    rank=self.rank, world=self.world)
+        per_epoch = sampler.batches_per_epoch()
+        if per_epoch == 0:
+            raise RecipeError(f"data: the dataset has {len(self.dataset)} images, fewer than "
+                              f"data.batch_size={recipe.data.batch_size} x {self.world} process(es);"
+                              " lower data.batch_size or add images")
+        epochs = total_epochs(t.epochs, t.decay_epochs)
+        limit = min(t.max_steps or math.inf, epochs * per_epoch)
+        epoch, batch_done, step = 1, 0, 0
+        if resume:
+            epoch, batch_done, step = self._restore()
+            if batch_done >= per_epoch:
+                epoch, batch_done = epoch + 1, 0
+        elif recipe.generator_init:
+            load_init_weights(self.parts.generator, recipe.generator_init, self.device)
+        if self.world > 1:
+            self._wrap_ddp()
+        if self.is_main:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "recipe.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
+            if resume:
+                self.log.truncate_after(step)
+        board = TensorBoard(self.dir / "tensorboard") if self.is_main else None
+        reporter = ProgressReporter(int(min(limit, epochs * per_epoch)), quiet=self.quiet,
+                                    enabled=self.is_main)
+        reporter.update(step, None)
+        last: dict[str, Any] = {}
+        restore_signal = self._install_sigint()
+        try:
+            last = self._loop(sampler, epoch, batch_done, step, limit, epochs, reporter, board)
+        finally:
+            restore_signal()
+            reporter.close()
+            if board is not None:
+                board.close()
+            if self.is_main and self.log.path.is_file():
+                save_image(self.dir / "loss_curve.png", loss_curve(self.log.read()))
+        if self.is_main:
+            reporter.message(f"checkpoint: {self.latest}")
+        if self.stop_requested:
+            raise Interrupted(f"interrupted at step {last.get('step', step)}; checkpoint saved to "
+                              f"'{self.latest}' (continue with --resume)")
+        return self.dir, last
+
+    def _loop(self, sampler: EpochBatchSampler, epoch: int, batch_done: int, step: int,
+              limit: float, epochs: int, reporter: ProgressReporter,
+              board: TensorBoard | None) -> dict[str, Any]:
+        t, recipe = self.recipe.train, self.recipe
+        last: dict[str, Any] = {}
+        window_start, window_images = time.perf_counter(), 0
+        loader_kwargs: dict[str, Any] = {"num_workers": recipe.data.workers,
+                                         "pin_memory": self.device.type == "cuda"}
+        while epoch <= epochs and step < limit:
+            lr = learning_rate(t.lr, epoch, t.epochs, t.decay_epochs)
+            for opt in self.parts.optimizers.values():
+                for group in opt.param_groups:
+                    group["lr"] = lr
+            if hasattr(self.dataset, "set_epoch"):
+                self.dataset.set_epoch(epoch)
+            sampler.set_epoch(epoch, batch_done)
+            loader = DataLoader(self.dataset, batch_sampler=sampler, **loader_kwargs)
+            for batch in loader:
+                step += 1
+                batch_done += 1
+                batch = {k: self._to_device(v) for k, v in batch.items() if torch.is_tensor(v)}
+                patch_gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step)
+                losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
+                                  autocast=self.autocast, backward=self._backward(step))
+                if self.scaler is not None:
+                    self.scaler.update()
+                window_images += batch["low"].shape[0] * self.world
+                done = step >= limit or self.stop_requested
+                if step % t.log_every == 0 or done or batch_done == sampler.batches_per_epoch():
+                    elapsed = max(time.perf_counter() - window_start, 1e-9)
+                    last = {"step": step, "epoch": epoch, "lr": lr,
+                            **{k: float(v) for k, v in losses.items()},
+                            "images_per_s": window_images / elapsed}
+                    window_start, window_images = time.perf_counter(), 0
+                    if self.is_main:
+                        self.log.write(last)
+                        if board is not None:
+                            board.write(last)
+                    reporter.update(step, last)
+                else:
+                    reporter.update(step, None)
+                if self.is_main and t.sample_every and step % t.sample_every == 0:
+                    self._write_sample(batch, step)
+                if done:
+                    self._save(epoch, batch_done, step)
+                    return last
+            keep = bool(t.save_every) and epoch % t.save_every == 0
+            self._save(epoch, batch_done, step, keep_epoch=keep)
+            epoch, batch_done = epoch + 1, 0
+        return last
+
+    def _to_device(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True)
+        if self.recipe.train.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    @torch.no_grad()
+    def _write_sample(self, batch: dict[str, torch.Tensor], step: int) -> None:
+        from egan_core.tensors import attention_map
+
+        g = self.parts.generator
+        was_training = g.training
+        g.eval()
+        enhanced, _ = g(batch["input"], attention_map(batch["input"]))
+        g.train(was_training)
+        save_image(self.dir / "samples" / f"step_{step:07d}.png", sample_grid(batch["input"], enhanced))
+
+    def _wrap_ddp(self) -> None:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        p = self.parts
+        p.generator_fwd = DDP(p.generator, device_ids=ids)
+        if p.discriminator is not None:
+            p.global_fwd = DDP(p.discriminator.global_d, device_ids=ids)
+            if p.discriminator.local_d is not None:
+                p.local_fwd = DDP(p.discriminator.local_d, device_ids=ids)
+
+    def _install_sigint(self) -> Any:
+        """First Ctrl-C: finish the iteration, save, stop. Second: stop at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum: int, frame: Any) -> None:
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+
+        signal.signal(signal.SIGINT, handler)
+        return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _as_tuple(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_as_tuple(v) for v in value)
+    return value
