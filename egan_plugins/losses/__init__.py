@@ -1,9 +1,24 @@
-"""Built-in losses."""
+"""Built-in losses: EnlightenGAN's adversarial and self feature preserving losses."""
 
 from __future__ import annotations
 
 from egan_core.registry import Registries
+from egan_plugins.losses.adversarial import LSGAN, RelativisticAverageLSGAN
+from egan_plugins.losses.feature import (
+    Relu51Loss,
+    Relu53Loss,
+    SelfFeatureLoss,
+    StyleFeatureLoss,
+)
+
+__all__ = ["LSGAN", "RelativisticAverageLSGAN", "Relu51Loss", "Relu53Loss", "SelfFeatureLoss",
+           "StyleFeatureLoss", "register"]
 
 
 def register(registries: Registries) -> None:
-    """Register the built-in losses."""
+    """Register ``ralsgan``, ``lsgan``, ``relu5_1``, ``relu5_3`` and ``stylefeat``."""
+    registries.losses.register("ralsgan", RelativisticAverageLSGAN)
+    registries.losses.register("lsgan", LSGAN)
+    registries.losses.register("relu5_1", Relu51Loss)
+    registries.losses.register("relu5_3", Relu53Loss)
+    registries.losses.register("stylefeat", StyleFeatureLoss)

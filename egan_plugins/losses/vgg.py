@@ -1,0 +1,208 @@
+"""The frozen VGG16 feature extractor shared by the feature losses (``vgg.weights``).
+
+As in EnlightenGAN, there is no max-pool after relu4_3: relu3_3 is at 1/4 of the input
+resolution, relu4_x and relu5_x at 1/8. The input preprocessing follows the weights' kind
+(:class:`Preprocess`), recorded with them, so it is never chosen by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from egan_core.checkpoint import load_file
+from egan_core.errors import CheckpointError, EganError
+
+#: Layer plan: conv names in order; "pool" = 2x2 max-pool. None after conv4_3.
+PLAN = ("conv1_1", "conv1_2", "pool", "conv2_1", "conv2_2", "pool",
+        "conv3_1", "conv3_2", "conv3_3", "pool", "conv4_1", "conv4_2", "conv4_3",
+        "conv5_1", "conv5_2", "conv5_3")
+CONVS = tuple(step for step in PLAN if step != "pool")
+WIDTHS = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
+LAYERS = tuple("relu" + name[4:] for name in CONVS)
+#: ``torchvision.models.vgg16().features`` index of each conv, in :data:`CONVS` order.
+TORCHVISION_INDEX = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+_DOWNLOAD_TIMEOUT_S = 60.0
+
+
+class Preprocess(nn.Module):
+    """``[-1, 1]`` RGB -> the input the weights expect: ``x[:, order] * scale + shift``.
+
+    Args:
+        kind: ``"imagenet"`` (torchvision: ``((x+1)/2 - mean) / std``) or ``"caffe"``
+            (the original's ``vgg16.weight``: RGB->BGR, ``(x+1) * 127.5``, no mean).
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        if kind == "imagenet":
+            order = (0, 1, 2)
+            scale = [0.5 / s for s in IMAGENET_STD]
+            shift = [(0.5 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)]
+        elif kind == "caffe":
+            order, scale, shift = (2, 1, 0), [127.5] * 3, [127.5] * 3
+        else:
+            raise ValueError(f"unknown VGG preprocessing {kind!r}")
+        self.kind = kind
+        self.register_buffer("order", torch.tensor(order), persistent=False)
+        self.register_buffer("scale", torch.tensor(scale).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("shift", torch.tensor(shift).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` in [-1, 1] -> preprocessed ``(N, 3, H, W)``."""
+        return x.index_select(1, self.order) * self.scale + self.shift
+
+
+class VGG16Features(nn.Module):
+    """VGG16 convolutions (named ``conv1_1`` ... ``conv5_3``) with ReLU taps.
+
+    Args:
+        preprocess: ``"imagenet"`` or ``"caffe"``, matching the weights (see
+            :class:`Preprocess`).
+    """
+
+    def __init__(self, preprocess: str = "imagenet") -> None:
+        super().__init__()
+        self.preprocess = Preprocess(preprocess)
+        c_in = 3
+        for name, width in zip(CONVS, WIDTHS, strict=True):
+            self.add_module(name, nn.Conv2d(c_in, width, 3, padding=1))
+            c_in = width
+
+    def forward(self, x: torch.Tensor, layers: Sequence[str]) -> list[torch.Tensor]:
+        """Features of ``x`` at ``layers`` (names from :data:`LAYERS`, e.g. ``relu5_1``).
+
+        Args:
+            x: ``(N, 3, H, W)`` in [-1, 1].
+            layers: the taps wanted; computation stops after the deepest one.
+
+        Returns:
+            One ``(N, C, h, w)`` tensor per name, in the order asked.
+        """
+        wanted, found = set(layers), {}
+        h = self.preprocess(x)
+        for step in PLAN:
+            if step == "pool":
+                h = F.max_pool2d(h, 2, 2)
+                continue
+            h = F.relu(self.get_submodule(step)(h))
+            tap = "relu" + step[4:]
+            if tap in wanted:
+                found[tap] = h
+                if len(found) == len(wanted):
+                    break
+        return [found[name] for name in layers]
+
+
+def check_layers(layers: Sequence[str]) -> None:
+    """Raise ``ValueError`` for a layer name :class:`VGG16Features` does not tap."""
+    unknown = [name for name in layers if name not in LAYERS]
+    if unknown:
+        raise ValueError(f"unknown VGG16 layer(s) {unknown}; known: {', '.join(LAYERS)}")
+
+
+def _from_state_dict(sd: Mapping[str, torch.Tensor], where: str) -> VGG16Features:
+    """A VGG from a torchvision ``vgg16`` state dict or the original's Caffe ``vgg16.weight``."""
+    sd = {str(k).removeprefix("module."): v for k, v in sd.items()}
+    if "features.0.weight" in sd:
+        vgg, mapped = VGG16Features("imagenet"), {}
+        for name, idx in zip(CONVS, TORCHVISION_INDEX, strict=True):
+            for p in ("weight", "bias"):
+                mapped[f"{name}.{p}"] = sd.get(f"features.{idx}.{p}")
+    elif "conv1_1.weight" in sd:
+        vgg, mapped = VGG16Features("caffe"), {f"{n}.{p}": sd.get(f"{n}.{p}")
+                                               for n in CONVS for p in ("weight", "bias")}
+    else:
+        raise CheckpointError(f"vgg.weights: '{where}' is neither a torchvision VGG16 state dict "
+                              "(features.N.weight) nor the original's vgg16.weight "
+                              "(conv1_1.weight ...)")
+    try:
+        missing = [k for k, v in mapped.items() if v is None]
+        if missing:
+            raise RuntimeError(f"missing {', '.join(missing[:3])}")
+        vgg.load_state_dict(mapped)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"vgg.weights: '{where}' is not a usable VGG16 ({first})") from None
+    return vgg
+
+
+def _imagenet_file() -> Path:
+    """torchvision's VGG16 ImageNet weights file in torch's hub cache (downloaded if absent)."""
+    from torchvision.models import VGG16_Weights
+
+    url = VGG16_Weights.IMAGENET1K_V1.url
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+    if not path.is_file():
+        previous = socket.getdefaulttimeout()
+        try:
+            socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            match = torch.hub.HASH_REGEX.search(path.name)
+            torch.hub.download_url_to_file(url, str(path), match.group(1) if match else None,
+                                           progress=False)
+        except Exception as exc:
+            raise EganError(
+                f"vgg.weights: imagenet: cannot download torchvision's VGG16 weights from "
+                f"{url} ({type(exc).__name__}: {str(exc)[:120]}); put that file at '{path}', "
+                "or set vgg.weights to a local VGG16 file (--set vgg.weights=PATH), or "
+                "use 'vgg.weights: none' (random weights, tests only)") from None
+        finally:
+            socket.setdefaulttimeout(previous)
+    return path
+
+
+def _random_vgg() -> VGG16Features:
+    warnings.warn("vgg.weights: none gives a VGG16 with random weights: feature losses are "
+                  "meaningless (for tests only)", UserWarning, stacklevel=3)
+    vgg, gen = VGG16Features("imagenet"), torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name in CONVS:
+            conv = vgg.get_submodule(name)
+            conv.weight.normal_(0.0, (2.0 / conv.weight[0].numel()) ** 0.5, generator=gen)
+            conv.bias.zero_()
+    return vgg
+
+
+def build_vgg(weights: str) -> VGG16Features:
+    """A new frozen, eval-mode VGG16 for ``weights``: ``imagenet``, ``none`` or a file path.
+
+    Raises:
+        EganError: the weights cannot be had (no download, missing or unfit file).
+    """
+    if weights == "none":
+        vgg = _random_vgg()
+    else:
+        path = _imagenet_file() if weights == "imagenet" else Path(weights).expanduser()
+        if not path.is_file():
+            raise EganError(f"vgg.weights: '{weights}' is neither 'imagenet', 'none' nor an "
+                            "existing file; give the path of a VGG16 state dict")
+        try:
+            sd = load_file(path)
+        except CheckpointError as exc:
+            raise CheckpointError(f"vgg.weights: {exc}") from None
+        if not isinstance(sd, Mapping):
+            raise CheckpointError(f"vgg.weights: '{weights}' holds no state dict")
+        vgg = _from_state_dict(sd, weights)
+    vgg.eval().requires_grad_(False)
+    return vgg
+
+
+_CACHE: dict[str, VGG16Features] = {}
+
+
+def shared_vgg(weights: str) -> VGG16Features:
+    """The process-wide frozen VGG16 for a ``vgg.weights`` spec (built once, then shared)."""
+    key = weights if weights in ("imagenet", "none") else str(Path(weights).expanduser().resolve())
+    if key not in _CACHE:
+        _CACHE[key] = build_vgg(weights)
+    return _CACHE[key]
