@@ -1,0 +1,94 @@
+"""Paired data (``paired``): input and target images matched by file stem (LOL-style)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from egan_core.errors import RecipeError
+from egan_plugins.data.base import EpochDataset, make_sample, warn_small_images
+from egan_plugins.data.folders import DatasetFolderError, check_root
+from egan_plugins.data.io import list_images, read_image
+from egan_plugins.data.transforms import apply_params, resize, sample_params
+
+SPLITS = ("train", "holdout")
+
+
+def _by_stem(folder: Path) -> dict[str, Path]:
+    """Images under ``folder`` keyed by relative path without suffix (first one wins)."""
+    out: dict[str, Path] = {}
+    for path in list_images([folder]):
+        out.setdefault(path.relative_to(folder).with_suffix("").as_posix(), path)
+    return out
+
+
+class PairedDataset(EpochDataset):
+    """Aligned pairs ``root/<input_dir>/x.*`` and ``root/<target_dir>/x.*``.
+
+    Both images get the same zoom, crop and flips (a target of another size is first
+    resized to the input's); nothing is darkened, so ``low`` and ``input`` are the same
+    crop and ``normal`` is the aligned target.
+
+    Args:
+        root: folder holding the two image folders.
+        input_dir: low-light folder name under ``root``.
+        target_dir: normal-light folder name under ``root``.
+        size: side of the square random crop (smaller images are upscaled).
+        zoom: bicubic resize to 400z x 600z (z per sample) before the crop.
+        flip: random horizontal and vertical flips (the same for input and target).
+        holdout: stems kept out of training (for evaluation).
+        split: ``train`` (every stem but the holdout ones) or ``holdout`` (only those).
+        seed: injected by the engine.
+    """
+
+    def __init__(self, root: str = "data", input_dir: str = "low", target_dir: str = "high",
+                 size: int = 320, zoom: bool = False, flip: bool = True,
+                 holdout: tuple[str, ...] = (), split: str = "train", seed: int = 0) -> None:
+        super().__init__(seed)
+        if split not in SPLITS:
+            raise RecipeError(f"data.split must be one of {', '.join(SPLITS)}, got '{split}'")
+        if size < 1:
+            raise RecipeError(f"data.size must be at least 1, got {size}")
+        self.root = check_root(root, f"{input_dir}/ and {target_dir}/")
+        self.size, self.zoom, self.flip, self.split = int(size), zoom, flip, split
+        folders = [self.root / input_dir, self.root / target_dir]
+        for folder in folders:
+            if not folder.is_dir():
+                raise DatasetFolderError(
+                    f"paired data needs '{folder}' (looked in '{self.root}' for {input_dir}/"
+                    f" and {target_dir}/); set data.input_dir / data.target_dir"
+                )
+        inputs, targets = _by_stem(folders[0]), _by_stem(folders[1])
+        common = sorted(set(inputs) & set(targets))
+        held = set(holdout)
+        keep = [k for k in common if (k in held or Path(k).name in held) == (split == "holdout")]
+        if not keep:
+            raise DatasetFolderError(
+                f"no {split} pairs in '{folders[0]}' and '{folders[1]}' ({len(inputs)} inputs,"
+                f" {len(targets)} targets, {len(common)} matched by file stem,"
+                f" {len(held)} held out)"
+            )
+        unmatched = len(set(inputs) ^ set(targets))
+        if unmatched:
+            warnings.warn(f"{unmatched} images in '{folders[0]}' / '{folders[1]}' have no"
+                          " partner with the same file stem and are ignored", UserWarning,
+                          stacklevel=2)
+        self.pairs: list[tuple[Path, Path]] = [(inputs[k], targets[k]) for k in keep]
+        self.num_upscaled = warn_small_images(
+            [p for p, _ in self.pairs], self.size, self.zoom, f"'{folders[0]}'"
+        )
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        index = self._check_index(index)
+        rng = self.item_rng(index)
+        in_path, target_path = self.pairs[index]
+        low, target = read_image(in_path), read_image(target_path)
+        height, width = low.shape[-2:]
+        target = resize(target, height, width)
+        params = sample_params(rng, height, width, self.size, self.zoom, self.flip)
+        low, target = apply_params(low, params), apply_params(target, params)
+        return make_sample(low, low, target, in_path, target_path)

@@ -1,0 +1,65 @@
+"""``paired``: stems matched, the same geometry for input and target, holdout split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from egan_core.errors import EganError, InputError
+from egan_plugins.data import PairedDataset
+
+
+def _pairs(root: Path, stems: list[str], width: int = 40, height: int = 30) -> Path:
+    """low/<stem>.png random; high/<stem>.png its colour inverse (255 - x)."""
+    (root / "low").mkdir(parents=True)
+    (root / "high").mkdir(parents=True)
+    for i, stem in enumerate(stems):
+        rgb = np.random.default_rng(i).integers(0, 256, (height, width, 3), dtype=np.uint8)
+        Image.fromarray(rgb).save(root / "low" / f"{stem}.png")
+        Image.fromarray(255 - rgb).save(root / "high" / f"{stem}.png")
+    return root
+
+
+@pytest.mark.parametrize("zoom", [False, True])
+def test_input_and_target_get_the_same_crop_and_flips(tmp_path: Path, zoom: bool) -> None:
+    ds = PairedDataset(root=str(_pairs(tmp_path, ["a", "b", "c"])), size=24, zoom=zoom, seed=4)
+    assert len(ds) == 3
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        for i in range(len(ds)):
+            item = ds[i]
+            assert torch.equal(item["low"], item["input"])  # never darkened
+            low, target = (item["low"] + 1) / 2, (item["normal"] + 1) / 2
+            assert item["low"].shape == item["normal"].shape == (3, 24, 24)
+            assert torch.allclose(target, 1 - low, atol=1e-5)
+            assert Path(item["low_path"]).stem == Path(item["normal_path"]).stem
+
+
+def test_pairs_match_by_stem_and_unmatched_warn(tmp_path: Path) -> None:
+    root = _pairs(tmp_path, ["x1", "x2"])
+    Image.new("RGB", (40, 30)).save(root / "low" / "only_low.png")
+    with pytest.warns(UserWarning, match="1 images"):
+        ds = PairedDataset(root=str(root), size=16)
+    assert [p.stem for p, _ in ds.pairs] == ["x1", "x2"]
+
+
+def test_holdout_split(tmp_path: Path) -> None:
+    root = str(_pairs(tmp_path, ["a", "b", "c", "d"]))
+    train = PairedDataset(root=root, size=16, holdout=("b", "d"))
+    held = PairedDataset(root=root, size=16, holdout=("b", "d"), split="holdout")
+    assert [p.stem for p, _ in train.pairs] == ["a", "c"]
+    assert [p.stem for p, _ in held.pairs] == ["b", "d"]
+    with pytest.raises(EganError, match="data.split must be one of train, holdout"):
+        PairedDataset(root=root, split="test")
+    with pytest.raises(InputError, match="no holdout pairs"):
+        PairedDataset(root=root, split="holdout")
+
+
+def test_missing_folder_is_named(tmp_path: Path) -> None:
+    (tmp_path / "low").mkdir()
+    with pytest.raises(InputError, match=r"needs '.*high'"):
+        PairedDataset(root=str(tmp_path))
