@@ -1,29 +1,108 @@
-"""``egan eval`` and ``egan compare``."""
+"""``egan eval`` and ``egan compare``: thin layers over :mod:`egan_core.evaluate` and
+:mod:`egan_core.compare`."""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Sequence
+
 import click
+from rich.console import Console
+from rich.table import Table
 
 from egan_core.errors import EganError
+from egan_core.evaluate import Failure
+
+
+def _report_failures(failures: Sequence[Failure], summary: str) -> None:
+    """Print each failure on stderr, then raise ``summary`` (exit 1) when there was any."""
+    for f in failures:
+        click.echo(f"error: {f.name}: {' '.join(f.reason.split())}", err=True)
+    if failures:
+        raise EganError(summary)
+
+
+def _num(value: float, digits: int = 4) -> str:
+    """A score for the terminal ('inf', 'n/a' for NaN)."""
+    if math.isnan(value):
+        return "n/a"
+    return "inf" if math.isinf(value) else f"{value:.{digits}f}"
 
 
 @click.command("eval")
-@click.argument("dirs", nargs=-1, required=True, metavar="DIR...")
+@click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
+                type=click.Path(exists=True))
 @click.option("--metric", "metrics", multiple=True, type=click.Choice(["niqe", "psnr", "ssim"]),
               required=True, help="Metric to compute; repeatable.")
-@click.option("--reference", type=click.Path(file_okay=False), help="Reference folder (psnr/ssim).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: per_image and mean.")
+@click.option("--reference", type=click.Path(exists=True, file_okay=False),
+              help="Ground-truth folder for psnr/ssim; images are matched by file stem.")
+@click.option("--channel", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
+              help="psnr/ssim on all RGB channels or on the BT.601 Y (luma) channel. "
+                   "NIQE always uses MATLAB rgb2gray.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"per_image": {file: {metric: value}}, "mean": {metric: value}}.')
 def eval_command(dirs: tuple[str, ...], metrics: tuple[str, ...], reference: str | None,
-                 as_json: bool) -> None:
-    """Score enhanced images with NIQE, PSNR or SSIM."""
-    raise EganError("egan eval is not built yet (see issue #6)")
+                 channel: str, as_json: bool) -> None:
+    """Score images with NIQE (no reference; lower is better), PSNR or SSIM.
+
+    PSNR and SSIM are on 8-bit data (peak 255; identical images give PSNR inf, written
+    Infinity in JSON); SSIM uses Wang et al.'s 11x11 Gaussian window (sigma 1.5). An
+    image that cannot be scored is named on stderr and the others are still scored
+    (exit status 1).
+    """
+    from egan_core.evaluate import evaluate
+
+    report = evaluate(dirs, metrics, reference=reference, channel=channel)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        table = Table(title="egan eval")
+        table.add_column("image")
+        for m in report.metrics:
+            table.add_column(m, justify="right")
+        for name, scores in report.per_image.items():
+            table.add_row(name, *(_num(scores[m]) for m in report.metrics))
+        if report.per_image:
+            mean = report.mean
+            table.add_row("mean", *(_num(mean[m]) for m in report.metrics), style="bold")
+        Console().print(table)
+    total = len(report.per_image) + len(report.failures)
+    _report_failures(report.failures, f"{len(report.failures)} of {total} images failed "
+                     "(named above)")
 
 
 @click.command()
-@click.argument("input_dir")
-@click.option("--enhancer", "enhancers", multiple=True)
-@click.option("--checkpoint", "checkpoints", multiple=True)
-@click.option("--out", required=True)
-def compare(input_dir: str, enhancers: tuple[str, ...], checkpoints: tuple[str, ...], out: str) -> None:
-    """Run several enhancers on the same images and write a contact sheet."""
-    raise EganError("egan compare is not built yet (see issue #6)")
+@click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--enhancer", "enhancers", multiple=True,
+              help="Enhancer to compare (gan, clahe, denoise; 'gan+denoise' chains); repeatable.")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False),
+              help="Checkpoint for the enhancer(s) that take one, in order; repeatable.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+def compare(input_dir: str, enhancers: tuple[str, ...], checkpoints: tuple[str, ...], out: str,
+            device: str) -> None:
+    """Run several enhancers on the same images: contact sheet, HTML page, NIQE table.
+
+    With one --enhancer and several --checkpoint it runs once per checkpoint; with several
+    enhancers the checkpoints go, in order, to those that take one (gan).
+    """
+    from egan_core.compare import compare as run_compare
+
+    result = run_compare(input_dir, enhancers, checkpoints, out, device=device)
+    table = Table(title="NIQE (lower is better)")
+    table.add_column("image")
+    for col in result.columns:
+        table.add_column(col, justify="right")
+    for name in result.images:
+        scores = result.niqe.get(name, {})
+        table.add_row(name, *(_num(scores.get(c, math.nan)) for c in result.columns))
+    if result.images:
+        mean = result.mean()
+        table.add_row("mean", *(_num(mean[c]) for c in result.columns), style="bold")
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {result.sheet}, {result.html} and {result.csv}")
+    _report_failures(result.failures, f"{len(result.failures)} image(s) or output(s) failed "
+                     "(named above)")
