@@ -10,15 +10,21 @@ from egan_plugins.losses.feature import (
     SelfFeatureLoss,
     StyleFeatureLoss,
 )
+from egan_plugins.losses.pixel import ExposureLoss, GradientLoss, L1Loss
 
-__all__ = ["LSGAN", "RelativisticAverageLSGAN", "Relu51Loss", "Relu53Loss", "SelfFeatureLoss",
-           "StyleFeatureLoss", "register"]
+__all__ = [
+    "LSGAN", "ExposureLoss", "GradientLoss", "L1Loss", "RelativisticAverageLSGAN", "Relu51Loss",
+    "Relu53Loss", "SelfFeatureLoss", "StyleFeatureLoss", "register",
+]
 
 
 def register(registries: Registries) -> None:
-    """Register ``ralsgan``, ``lsgan``, ``relu5_1``, ``relu5_3`` and ``stylefeat``."""
+    """Register the adversarial, feature, reconstruction and exposure losses."""
     registries.losses.register("ralsgan", RelativisticAverageLSGAN)
     registries.losses.register("lsgan", LSGAN)
     registries.losses.register("relu5_1", Relu51Loss)
     registries.losses.register("relu5_3", Relu53Loss)
     registries.losses.register("stylefeat", StyleFeatureLoss)
+    registries.losses.register("l1", L1Loss)
+    registries.losses.register("gradient", GradientLoss)
+    registries.losses.register("exposure", ExposureLoss)

@@ -178,7 +178,9 @@ def _installed() -> bool:
     return True
 
 
-def test_example_plugin_installs_and_registers(tmp_path: Path) -> None:
+def test_example_plugin_installs_and_trains(tmp_path: Path) -> None:
+    """The example package, installed like any third party, adds a loss and an object that a
+    real `egan run` uses (object folder named by the alias, loss named in the recipe)."""
     if not _installed():
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                         "--no-build-isolation", "-e", str(EXAMPLE)], check=True,
@@ -186,27 +188,28 @@ def test_example_plugin_installs_and_registers(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "egan_core", "plugins", "--json"],
                          capture_output=True, text=True, check=True, timeout=120)
     listing = json.loads(run.stdout)
-    assert listing["registries"]["losses"]["exposure"] == "egan-plugin-example"
+    assert listing["registries"]["losses"]["tv"] == "egan-plugin-example"
     assert listing["registries"]["objects"]["scooter"] == "egan-plugin-example"
     plugin = next(p for p in listing["plugins"] if p["dist"] == "egan-plugin-example")
     assert plugin["error"] is None
-    _image(tmp_path / "img" / "s.png", 100, 100)
-    (tmp_path / "ann").mkdir()
-    (tmp_path / "ann" / "s.png.txt").write_text("% bbGt version=3\nMoped 10 10 64 64 0\n")
-    check = (
-        "import torch, types; from egan_plugin_example import ExposureLoss\n"
-        "loss = ExposureLoss(patch=16, level=0.6)\n"
-        "ok = types.SimpleNamespace(enhanced=torch.full((1, 3, 32, 32), 0.2))\n"
-        "bright = types.SimpleNamespace(enhanced=torch.ones(2, 3, 40, 24))\n"
-        "print(round(float(loss(ok)), 6), round(float(loss(bright)), 6))\n"
-        "from egan_core.cli import main; import sys\n"
-        f"sys.argv = ['egan', 'data', 'crop-objects', {str(tmp_path / 'img')!r},"
-        f" '--annotations', {str(tmp_path / 'ann')!r}, '--out', {str(tmp_path / 'out')!r},"
-        " '--object', 'scooter']\n"
-        "main()\n"
-    )
-    run = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
-                         timeout=120)
+    for side, count in (("train_A", 3), ("train_B", 2)):
+        for i in range(count):
+            _image(tmp_path / "data" / side / "Moped" / f"{side}_{i}.png", 70, 60)
+    recipe = {
+        "name": "scooter_tv",
+        "data": {"dataset": "object_paired", "root": str(tmp_path / "data"), "object": "scooter",
+                 "size": 48, "batch_size": 1, "workers": 0},
+        "model": {"generator": {"name": "attention_unet", "base_channels": 4},
+                  "discriminator": {"name": "global_local", "patches": 1, "patch_size": 16,
+                                    "ndf": 8}},
+        "losses": {"relu5_1": {"weight": 1.0}, "tv": {"weight": 0.5, "power": 2.0}},
+        "vgg": {"weights": "none"},
+        "train": {"max_steps": 2, "sample_every": 0},
+    }
+    (tmp_path / "r.yaml").write_text(json.dumps(recipe))
+    run = subprocess.run([sys.executable, "-m", "egan_core", "run", str(tmp_path / "r.yaml"),
+                          "--out", str(tmp_path / "runs"), "--device", "cpu", "-q"],
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines()[0] == "0.0 0.4"
-    assert (tmp_path / "out" / "train_A" / "scooter" / "s_0.png").is_file()
+    log = (tmp_path / "runs" / "scooter_tv" / "metrics.jsonl").read_text().splitlines()
+    assert "tv" in json.loads(log[-1]) and json.loads(log[-1])["step"] == 2

@@ -1,4 +1,4 @@
-"""An example egan plugin: the ``exposure`` loss and the ``scooter`` object.
+"""An example egan plugin: the ``tv`` loss and the ``scooter`` object.
 
 It uses only egan's public plugin API (``hookimpl``, ``ObjectSpec`` and the registries
 handed to ``egan_register``), exactly as any third-party package would.
@@ -7,13 +7,13 @@ handed to ``egan_register``), exactly as any third-party package would.
 from __future__ import annotations
 
 from egan_core import ObjectSpec, hookimpl
-from egan_plugin_example.losses import ExposureLoss
+from egan_plugin_example.losses import TVLoss
 
-__all__ = ["ExposureLoss", "egan_register"]
+__all__ = ["TVLoss", "egan_register"]
 
 
 @hookimpl
 def egan_register(registries) -> None:  # type: ignore[no-untyped-def]
-    """Add the ``exposure`` loss and the ``scooter`` object (alias ``moped``)."""
-    registries.losses.register("exposure", ExposureLoss)
+    """Add the ``tv`` loss and the ``scooter`` object (alias ``moped``)."""
+    registries.losses.register("tv", TVLoss)
     registries.objects.register("scooter", ObjectSpec("scooter", aliases=("moped",)))
