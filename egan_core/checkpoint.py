@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,11 @@ FORMAT = "egan"
 VERSION = 1
 
 
-def atomic_write(path: str | Path, write: Any) -> Path:
+def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     """Write a file via ``write(tmp_path)`` then rename, so a crash never leaves half a file.
+
+    The temporary file sits in the target's folder (so the rename is atomic); if ``write``
+    raises, it is removed and a previous file at ``path`` is left untouched.
 
     Raises:
         CheckpointError: the folder is not writable or the disk is full.
@@ -29,25 +34,60 @@ def atomic_write(path: str | Path, write: Any) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
     except OSError as exc:
-        raise CheckpointError(f"cannot write '{path}': {exc.strerror or exc}; check the folder's permissions and free space") from None
+        raise CheckpointError(_write_error(path, exc)) from None
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write '{path}': {exc.strerror or exc}; check free disk space and permissions") from None
+        raise CheckpointError(_write_error(path, exc)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
     return path
+
+
+def _write_error(path: Path, exc: OSError) -> str:
+    return f"cannot write '{path}': {exc.strerror or exc}; check free disk space and permissions"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Save an egan checkpoint dict atomically (``format``/``version`` keys added)."""
     data = {"format": FORMAT, "version": VERSION, **payload}
     return atomic_write(path, lambda tmp: torch.save(data, tmp))
+
+
+def save_safetensors(path: str | Path, tensors: Mapping[str, torch.Tensor]) -> Path:
+    """Save a flat ``{name: tensor}`` map as ``.safetensors``, atomically."""
+    from safetensors.torch import save_file
+
+    flat = {k: v.detach().contiguous() for k, v in tensors.items()}
+    return atomic_write(path, lambda tmp: save_file(flat, tmp))
 
 
 def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
@@ -57,26 +97,51 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         CheckpointError: missing, truncated or corrupt, or carrying pickled code.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"checkpoint '{path}' does not exist; check the path")
-    if path.suffix == ".safetensors":
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint '{path}' is not a file; give the checkpoint file itself")
+    if path.suffix.lower() == ".safetensors":
         from safetensors.torch import load_file as load_st
 
         try:
             return load_st(str(path), device=str(map_location))
         except Exception as exc:
-            raise CheckpointError(f"checkpoint '{path}' is not a readable safetensors file ({exc})") from None
+            raise CheckpointError(
+                f"checkpoint '{path}' is not a readable safetensors file ({_first_line(exc)})"
+            ) from None
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(
-            f"checkpoint '{path}' was refused: it holds more than weights (code or objects "
-            f"that would run on load: {text[:160]}); only weights-only checkpoints are loaded"
-        ) from None
+        raise CheckpointError(_refusal(path, str(exc))) from None
+    except PermissionError as exc:
+        raise CheckpointError(f"cannot read checkpoint '{path}': {exc.strerror}") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise CheckpointError(f"checkpoint '{path}' is truncated or corrupt ({first}); use another copy") from None
+        raise CheckpointError(
+            f"checkpoint '{path}' is truncated or corrupt ({_first_line(exc)}); use another copy"
+        ) from None
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _refusal(path: Path, message: str) -> str:
+    """One line for torch's weights-only refusal (its own text advises weights_only=False)."""
+    found = _GLOBAL.search(message)
+    if found:
+        return (
+            f"checkpoint '{path}' was refused: loading it would import '{found.group(1)}'"
+            " (code or objects, not weights); only weights-only checkpoints are loaded"
+        )
+    return (
+        f"checkpoint '{path}' is not a weights-only PyTorch file (corrupt, not a checkpoint,"
+        " or a pickle of code or objects); use a checkpoint saved by egan or torch.save"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:160] if lines else type(exc).__name__
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -84,4 +149,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     data = load_file(path, map_location)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"'{path}' is not an egan checkpoint (no format marker)")
+    version = data.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(
+            f"checkpoint '{path}' has format version {version!r}; this egan reads up to"
+            f" {VERSION}: upgrade egan"
+        )
     return data

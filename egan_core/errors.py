@@ -28,13 +28,18 @@ class UnknownNameError(EganError, LookupError):
     def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
         known = sorted(known)
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-        guess = f"; did you mean '{close[0]}'?" if close else ""
+        guess = f"; did you mean '{close[0]}'?" if close else ";"
         listing = ", ".join(known) if known else "(none)"
         msg = f"unknown {kind} '{name}'{guess} known: {listing}"
         if hint:
             msg += f" ({hint})"
         super().__init__(msg)
         self.kind, self.name, self.known, self.suggestion = kind, name, known, close
+        self.hint = hint
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, list[str], str]]:
+        # picklable, so it survives DataLoader workers and multiprocessing
+        return (type(self), (self.kind, self.name, self.known, self.hint))
 
 
 class DuplicateNameError(EganError, ValueError):

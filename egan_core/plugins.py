@@ -48,8 +48,9 @@ class PluginManager:
             for ep in _sorted_entry_points():
                 self._load_entry_point(ep)
         for provider, plugin in extra or []:
-            info = PluginInfo(provider, provider, "", getattr(plugin, "__name__", repr(plugin)))
-            self._add(info, plugin)
+            # named after the module (or class), so one provider may bring several plugins
+            module = getattr(plugin, "__name__", type(plugin).__name__)
+            self._add(PluginInfo(module, provider, "", module), plugin)
 
     def _load_entry_point(self, ep: metadata.EntryPoint) -> None:
         dist = ep.dist.name if ep.dist is not None else "<unknown>"
@@ -57,29 +58,35 @@ class PluginManager:
         info = PluginInfo(ep.name, dist, version, ep.value)
         try:
             plugin = ep.load()
-        except Exception as exc:  # a broken plugin must not take the others down
-            self._fail(info, f"import of '{ep.value}' failed: {type(exc).__name__}: {exc}")
+        except _PLUGIN_FAILURES as exc:  # a broken plugin must not take the others down
+            self._fail(info, f"import of '{ep.value}' failed: {_describe(exc)}")
             return
         self._add(info, plugin)
 
     def _add(self, info: PluginInfo, plugin: Any) -> None:
-        provider = info.dist
         try:
             self.pm.register(plugin, name=f"{info.dist}:{info.name}")
-        except Exception as exc:
-            self._fail(info, f"{type(exc).__name__}: {exc}")
+        except _PLUGIN_FAILURES as exc:
+            self._fail(info, _describe(exc))
+            return
+        try:  # a misspelt hook name ("egan_regster") is an error, not a silent no-op
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(plugin)
+            self._fail(info, _describe(exc))
             return
         impls = [
             i for i in self.pm.hook.egan_register.get_hookimpls() if i.plugin is plugin
         ]
         before = {reg.kind: set(reg.names()) for reg in self.registries}
+        args = {"registries": self.registries}
         try:
-            with self.registries.providing(provider):
-                for impl in impls:
-                    impl.function(registries=self.registries)
-        except Exception as exc:
+            with self.registries.providing(info.dist):
+                for impl in impls:  # pluggy lets a hookimpl take a subset of the arguments
+                    impl.function(*[args[name] for name in impl.argnames])
+        except _PLUGIN_FAILURES as exc:
             self.pm.unregister(plugin)
-            self._fail(info, f"egan_register failed: {type(exc).__name__}: {exc}")
+            self._fail(info, f"egan_register failed: {_describe(exc)}")
             return
         info.provides = {
             reg.kind: sorted(set(reg.names()) - before[reg.kind]) for reg in self.registries
@@ -92,12 +99,22 @@ class PluginManager:
         self.registries.broken[f"{info.dist}:{info.name}"] = reason
 
 
+#: What a plugin may raise without taking egan down (``sys.exit()`` in a plugin included).
+_PLUGIN_FAILURES = (Exception, SystemExit)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` on one line (reasons end up in one-line error messages)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _sorted_entry_points() -> list[metadata.EntryPoint]:
     eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     unique = []
     for ep in eps:  # the same dist can show up twice on odd sys.paths
-        key = (ep.name, ep.value)
+        key = (_dist(ep), ep.name, ep.value)
         if key not in seen:
             seen.add(key)
             unique.append(ep)

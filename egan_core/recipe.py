@@ -8,19 +8,24 @@ so ``egan recipe show`` already reports a misspelt loss or object.
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from egan_core.errors import EganError, RecipeError
 from egan_core.plugins import get_registries
 from egan_core.registry import Registries
-from egan_core.signature import component_kwargs
+from egan_core.signature import component_kwargs, float_from_yaml
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 #: Names a component may take that the engine injects; recipes never set them.
 INJECTED = frozenset({"vgg_weights", "seed"})
@@ -36,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "adversarial": {"global": "ralsgan", "local": "lsgan"},
     "losses": {"relu5_1": {"weight": 1.0}},
     "vgg": {"weights": "imagenet"},
+    "validation": None,  # or {dataset: NAME, every: STEPS, **dataset kwargs}
     "train": {
         "epochs": 100,
         "decay_epochs": 100,
@@ -62,11 +68,12 @@ KEY_DOCS: dict[str, str] = {
     "data.workers": "DataLoader worker processes (0 = load in the main process)",
     "model.generator.name": "registered generator; its kwargs sit beside this key",
     "model.generator.init": "start from weights: an original *_net_G_A.pth, an egan checkpoint or 'default'",
-    "model.discriminator.name": "registered discriminator, or model.discriminator: null for supervised training",
+    "model.discriminator.name": "registered discriminator (model.discriminator: null = supervised training)",
     "adversarial.global": "adversarial loss of the whole-image discriminator",
     "adversarial.local": "adversarial loss of the patch discriminator",
     "losses.<name>.weight": "weight of a generator-side loss; its kwargs sit beside it",
     "vgg.weights": "VGG16 for feature losses: imagenet | none | <path>",
+    "validation": "null, or {dataset: paired, every: STEPS, ...}: logs val_psnr against paired targets",
     "train.epochs": "epochs at the full learning rate (the original keeps lr one more epoch)",
     "train.decay_epochs": "epochs of linear decay after that",
     "train.lr": "Adam learning rate of G and both Ds",
@@ -110,6 +117,14 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class ValidationSpec:
+    """Paired data scored (PSNR of output vs target) every ``every`` steps and at the end."""
+
+    dataset: Component
+    every: int
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     epochs: int
     decay_epochs: int
@@ -141,6 +156,7 @@ class Recipe:
     vgg_weights: str
     train: TrainSpec
     source: str | None = None
+    validation: ValidationSpec | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict in recipe layout, loadable again by :func:`parse_recipe`."""
@@ -169,6 +185,11 @@ class Recipe:
                 spec.name: {"weight": spec.weight, **_thaw(spec.kwargs)} for spec in self.losses
             },
             "vgg": {"weights": self.vgg_weights},
+            "validation": None if self.validation is None else {
+                "dataset": self.validation.dataset.name,
+                "every": self.validation.every,
+                **_thaw(self.validation.dataset.kwargs),
+            },
             "train": {k: getattr(self.train, k) for k in DEFAULTS["train"]},
         }
 
@@ -176,24 +197,44 @@ class Recipe:
         return yaml.safe_dump(self.as_dict(), sort_keys=False)
 
 
+def safe_load(text: str) -> Any:
+    """Parse recipe YAML with ``yaml.safe_load`` (plain scalars, lists and mappings only)."""
+    return yaml.safe_load(text)
+
+
+def configs_dir() -> Traversable:
+    """The installed ``configs/`` folder (``egan_core.configs``).
+
+    An editable install maps only ``egan_core/`` itself, so there the checkout's
+    ``configs/`` beside it is used.
+    """
+    try:
+        return resources.files("egan_core.configs")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "configs"
+
+
 def resolve_recipe_path(path: str | Path) -> Path:
     """``path`` as given if it exists, else under the installed ``configs/`` folder."""
     given = Path(path)
     if given.is_file():
         return given
-    packaged = resources.files("egan_core.configs").joinpath(str(path))
+    folder = configs_dir()
+    packaged = folder.joinpath(str(path))
     if packaged.is_file():
         return Path(str(packaged))
+    shipped = ", ".join(f"recipes/{n}" for n in packaged_recipes()) or "(none shipped)"
     raise RecipeError(
-        f"recipe '{path}' not found (looked in '{given.resolve()}' and the installed configs/);"
-        " give a path to a .yaml file or one of: "
-        + ", ".join(f"recipes/{n}" for n in packaged_recipes())
+        f"recipe '{path}' not found (looked in '{given.resolve()}' and in the installed configs"
+        f" folder '{folder}'); give a path to a .yaml file or one of: {shipped}"
     )
 
 
 def packaged_recipes() -> list[str]:
     """File names of the recipes shipped in ``configs/recipes``."""
-    folder = resources.files("egan_core.configs").joinpath("recipes")
+    folder = configs_dir().joinpath("recipes")
+    if not folder.is_dir():
+        return []
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -218,7 +259,7 @@ def load_recipe(
     else:
         file = resolve_recipe_path(path)
         try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+            raw = safe_load(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise RecipeError(f"cannot read recipe '{file}': {exc}") from None
         except yaml.YAMLError as exc:
@@ -242,13 +283,16 @@ def _parse_overrides(overrides: list[str] | Mapping[str, Any] | None) -> list[tu
     parsed = []
     for item in overrides:
         key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise RecipeError(f"override '{item}' must look like key.path=value")
+        key = key.strip()
+        if not sep or not key or not all(p and not p.isspace() for p in key.split(".")):
+            raise RecipeError(f"override '{item}' must look like key.path=value (e.g. train.lr=2e-4)")
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = safe_load(text) if text.strip() else None
         except yaml.YAMLError:
-            raise RecipeError(f"override '{item}': the value is not valid YAML") from None
-        parsed.append((key.strip(), value))
+            raise RecipeError(
+                f"override '{item}': the value is not valid YAML; quote it or fix the syntax"
+            ) from None
+        parsed.append((key, value))
     return parsed
 
 
@@ -277,7 +321,7 @@ def parse_recipe(
     _check_keys(raw, DEFAULTS, "")
     name = raw.get("name") or default_name
     _check_name(name)
-    seed = _typed(raw.get("seed", DEFAULTS["seed"]), int, "seed")
+    seed = _ranged(_typed(raw.get("seed", DEFAULTS["seed"]), int, "seed"), 0, "seed")
 
     data_raw = _section(raw, "data")
     dataset_name = _typed(data_raw.pop("dataset", "unpaired"), str, "data.dataset")
@@ -286,8 +330,9 @@ def parse_recipe(
     dataset = _component(registries, "datasets", dataset_name, data_raw, "data",
                          extra_valid=("dataset", "batch_size", "workers"))
     obj = dataset.kwargs.get("object")
-    if isinstance(obj, str):
-        registries.find_object(obj)
+    for label in (obj if isinstance(obj, tuple) else (obj,)):
+        if isinstance(label, str):
+            registries.find_object(label)
 
     model = _section(raw, "model")
     _check_keys(model, DEFAULTS["model"], "model.")
@@ -311,7 +356,12 @@ def parse_recipe(
     adversarial = {k: _typed(adv.get(k, v), str, f"adversarial.{k}")
                    for k, v in DEFAULTS["adversarial"].items()}
     for key, loss_name in adversarial.items():
-        registries.losses.get(loss_name)
+        if _is_adversarial(registries.losses.get(loss_name)) is False:
+            adv_names = [e.name for e in registries.losses if _is_adversarial(e.factory) is not False]
+            raise RecipeError(
+                f"adversarial.{key}: loss '{loss_name}' is not an adversarial loss;"
+                f" adversarial losses: {', '.join(adv_names) or '(none registered)'}"
+            )
 
     losses_raw = raw.get("losses", DEFAULTS["losses"])
     if losses_raw is None:
@@ -329,6 +379,11 @@ def parse_recipe(
         weight = float(_typed(spec.pop("weight", 1.0), float, f"losses.{loss_name}.weight"))
         comp = _component(registries, "losses", str(loss_name), spec, f"losses.{loss_name}",
                           extra_valid=("weight",))
+        if _is_adversarial(registries.losses.get(comp.name)) is True:
+            raise RecipeError(
+                f"losses.{loss_name} is an adversarial loss; choose it with"
+                f" adversarial.global or adversarial.local instead"
+            )
         losses.append(LossSpec(comp.name, weight, comp.kwargs))
 
     vgg = _section(raw, "vgg")
@@ -338,6 +393,16 @@ def parse_recipe(
     train_raw = _section(raw, "train")
     _check_keys(train_raw, DEFAULTS["train"], "train.")
     train = _train_spec(train_raw)
+
+    validation = None
+    if raw.get("validation") is not None:
+        val_raw = _section(raw, "validation")
+        val_name = _typed(val_raw.pop("dataset", "paired"), str, "validation.dataset")
+        every = _ranged(_typed(val_raw.pop("every", 500), int, "validation.every"), 1,
+                        "validation.every")
+        val_comp = _component(registries, "datasets", val_name, val_raw, "validation",
+                              extra_valid=("dataset", "every"))
+        validation = ValidationSpec(val_comp, every)
 
     return Recipe(
         name=name,
@@ -351,6 +416,7 @@ def parse_recipe(
         vgg_weights=vgg_weights,
         train=train,
         source=source,
+        validation=validation,
     )
 
 
@@ -405,6 +471,16 @@ def _component(
     return Component(name, MappingProxyType(_freeze(resolved)))
 
 
+def _is_adversarial(factory: Any) -> bool | None:
+    """Whether a loss class follows the AdversarialLoss contract (``d_loss`` and ``g_loss``).
+
+    ``None`` for a builder function: what it builds is only known when training starts.
+    """
+    if not inspect.isclass(factory):
+        return None
+    return callable(getattr(factory, "d_loss", None)) and callable(getattr(factory, "g_loss", None))
+
+
 def _section(raw: Mapping[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
     value = raw.get(key)
     if value is None:
@@ -417,8 +493,11 @@ def _section(raw: Mapping[str, Any], key: str, prefix: str = "") -> dict[str, An
 def _check_keys(raw: Mapping[str, Any], valid: Mapping[str, Any], prefix: str) -> None:
     for key in raw:
         if key not in valid:
+            close = difflib.get_close_matches(str(key), list(valid), n=1, cutoff=0.6)
+            guess = f" did you mean '{prefix}{close[0]}'?" if close else ""
             raise RecipeError(
-                f"unknown recipe key '{prefix}{key}'; valid keys here: {', '.join(prefix + k for k in valid)}"
+                f"unknown recipe key '{prefix}{key}';{guess} valid keys here:"
+                f" {', '.join(prefix + k for k in valid)}"
             )
 
 
@@ -430,6 +509,8 @@ def _check_name(name: Any) -> None:
 
 
 def _typed(value: Any, typ: type, key: str) -> Any:
+    if typ is float:
+        value = float_from_yaml(value)
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if typ is int and isinstance(value, bool):

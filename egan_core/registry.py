@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from egan_core.errors import DuplicateNameError, UnknownNameError
+from egan_core.objects import ObjectSpec
 
 KINDS = ("generators", "discriminators", "losses", "datasets", "enhancers", "objects")
+#: Registered names appear in recipe keys and ``--set losses.<name>.weight=...`` paths.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _SINGULAR = {
     "generators": "generator",
     "discriminators": "discriminator",
@@ -39,25 +43,55 @@ class Registry:
         self._owner = owner
 
     def register(self, name: str, factory: Any) -> None:
-        """Register ``factory`` under ``name``; a name may be registered only once."""
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"{self.singular} name must be a non-empty string, got {name!r}")
-        if self.kind != "objects" and not callable(factory):
-            raise TypeError(f"{self.singular} '{name}' must be callable, got {type(factory).__name__}")
+        """Register ``factory`` under ``name``; a name may be registered only once.
+
+        Raises:
+            ValueError: ``name`` is not a plain identifier-like string.
+            TypeError: ``factory`` is not callable (for ``objects``: not an ObjectSpec).
+            DuplicateNameError: ``name`` (or, for objects, a spelling) is already taken.
+        """
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ValueError(
+                f"{self.singular} name must be a non-empty string of letters, digits, '_' or '-'"
+                f" (it is used in recipe keys), got {name!r}"
+            )
         provider = self._owner.current_provider if self._owner else "<unknown>"
+        if self.kind == "objects" and not isinstance(factory, ObjectSpec):
+            raise TypeError(
+                f"object '{name}' must be registered as egan_core.ObjectSpec,"
+                f" got {type(factory).__name__}"
+            )
+        if not callable(factory) and self.kind != "objects":
+            raise TypeError(
+                f"{self.singular} '{name}' must be callable (a class or function),"
+                f" got {type(factory).__name__}"
+            )
         if name in self._entries:
             raise DuplicateNameError(
-                f"{self.singular} '{name}' is already registered by '{self._entries[name].provider}';"
-                f" '{provider}' tried to register it again"
+                f"{self.singular} '{name}' is already registered by"
+                f" '{self._entries[name].provider}'; '{provider}' tried to register it again"
             )
+        if self.kind == "objects":
+            self._check_object(name, factory, provider)
         self._entries[name] = Entry(name, factory, provider)
+
+    def _check_object(self, name: str, spec: ObjectSpec, provider: str) -> None:
+        if spec.name != name:
+            raise ValueError(f"object registered as '{name}' has ObjectSpec name '{spec.name}'")
+        for entry in self._entries.values():
+            taken = [n for n in spec.names if entry.factory.matches(n)]
+            if taken:  # an alias of another object: find_object would be ambiguous
+                raise DuplicateNameError(
+                    f"object '{name}': '{taken[0]}' already means object '{entry.name}',"
+                    f" registered by '{entry.provider}'; '{provider}' tried to register it again"
+                )
 
     def get(self, name: str) -> Any:
         """The factory registered under ``name``, or a helpful :class:`UnknownNameError`."""
         try:
             return self._entries[name].factory
-        except KeyError:
-            raise UnknownNameError(self.singular, name, self.names(), self._hint()) from None
+        except (KeyError, TypeError):  # TypeError: an unhashable "name" from a recipe
+            raise UnknownNameError(self.singular, str(name), self.names(), self._hint()) from None
 
     def entry(self, name: str) -> Entry:
         """The full :class:`Entry` of ``name`` (factory and provider)."""
@@ -77,8 +111,8 @@ class Registry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _remove_provider(self, provider: str) -> None:
-        for name in [n for n, e in self._entries.items() if e.provider == provider]:
+    def _keep_only(self, names: set[str]) -> None:
+        for name in [n for n in self._entries if n not in names]:
             del self._entries[name]
 
     def _hint(self) -> str:
@@ -110,19 +144,30 @@ class Registries:
 
     @contextmanager
     def providing(self, provider: str) -> Iterator[None]:
-        """Attribute registrations to ``provider``; undo them all if the block raises."""
+        """Attribute registrations to ``provider``; undo those of this block if it raises.
+
+        Only the names registered inside the block are removed, so an earlier plugin of the
+        same distribution keeps its components.
+        """
+        before = {reg.kind: set(reg.names()) for reg in self}
         previous, self.current_provider = self.current_provider, provider
         try:
             yield
         except BaseException:
             for reg in self:
-                reg._remove_provider(provider)
+                reg._keep_only(before[reg.kind])
             raise
         finally:
             self.current_provider = previous
 
     def find_object(self, label: str) -> Any:
-        """The :class:`~egan_core.ObjectSpec` whose name or alias is ``label``."""
+        """The :class:`~egan_core.ObjectSpec` whose name or alias is ``label``.
+
+        Raises:
+            UnknownNameError: no object has that spelling (closest name suggested).
+        """
+        if not isinstance(label, str):
+            return self.objects.get(str(label))
         for entry in self.objects:
             if entry.factory.matches(label):
                 return entry.factory

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -53,11 +55,19 @@ def component_kwargs(
     params, hints, var_kw = _parameters(factory)
     injected = set(injected)
     public = {n: p for n, p in params.items() if n not in injected}
+    valid = sorted(set(public) | set(extra_valid))
     for key in kwargs:
-        if key not in public and not var_kw:
-            valid = sorted(set(public) | set(extra_valid))
+        if key in injected:
             raise RecipeError(
-                f"unknown recipe key '{where}.{key}' for {what}; valid keys: {', '.join(valid)}"
+                f"recipe key '{where}.{key}' is set by egan itself (from the recipe's"
+                f" {'vgg.weights' if key == 'vgg_weights' else key}); remove it here"
+            )
+        if key not in public and not var_kw:
+            close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+            guess = f" did you mean '{close[0]}'?" if close else ""
+            raise RecipeError(
+                f"unknown recipe key '{where}.{key}' for {what};{guess}"
+                f" valid keys: {', '.join(valid) or '(none)'}"
             )
     resolved: dict[str, Any] = {}
     for name, p in public.items():
@@ -83,6 +93,17 @@ def check_type(value: Any, annotation: Any, key: str) -> Any:
     return converted
 
 
+_YAML11_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+def float_from_yaml(value: Any) -> Any:
+    """``1e-4`` as a float: YAML 1.1 (PyYAML's ``safe_load``) reads it as a string, while
+    everyone typing ``--set train.lr=1e-4`` means a number. Other values pass unchanged."""
+    if isinstance(value, str) and _YAML11_FLOAT.match(value.strip()):
+        return float(value.replace("_", ""))
+    return value
+
+
 def _fits(value: Any, ann: Any) -> tuple[bool, Any]:
     origin = typing.get_origin(ann)
     if ann is type(None):
@@ -94,12 +115,14 @@ def _fits(value: Any, ann: Any) -> tuple[bool, Any]:
                 return True, conv
         return False, value
     if origin is typing.Literal:
-        return value in typing.get_args(ann), value
+        # type-exact, so True does not pass for Literal[1] nor 1.0 for Literal[1]
+        return any(type(value) is type(a) and value == a for a in typing.get_args(ann)), value
     if ann is bool:
         return isinstance(value, bool), value
     if ann is int:
         return isinstance(value, int) and not isinstance(value, bool), value
     if ann is float:
+        value = float_from_yaml(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return True, float(value)
         return False, value
@@ -108,16 +131,23 @@ def _fits(value: Any, ann: Any) -> tuple[bool, Any]:
     if origin in (tuple, list) or ann in (tuple, list):
         if not isinstance(value, (list, tuple)):
             return False, value
-        args = [a for a in typing.get_args(ann) if a is not Ellipsis]
-        if len(args) == 1 or (origin is tuple and Ellipsis in typing.get_args(ann)):
-            items = []
-            for item in value:
-                ok, conv = _fits(item, args[0])
-                if not ok:
-                    return False, value
-                items.append(conv)
-            return True, tuple(items)
-        return True, tuple(value)
+        all_args = typing.get_args(ann)
+        args = [a for a in all_args if a is not Ellipsis]
+        if not args:
+            return True, tuple(value)
+        if origin is list or Ellipsis in all_args:
+            per_item = [args[0]] * len(value)
+        elif len(args) == len(value):  # tuple[int, int]: fixed length, one type per place
+            per_item = args
+        else:
+            return False, value
+        items = []
+        for item, item_ann in zip(value, per_item, strict=True):
+            ok, conv = _fits(item, item_ann)
+            if not ok:
+                return False, value
+            items.append(conv)
+        return True, tuple(items)
     if isinstance(ann, type):
         return isinstance(value, ann), value
     return True, value
@@ -135,5 +165,8 @@ def _describe(ann: Any) -> str:
     if ann in words:
         return words[ann]
     if origin in (tuple, list) or ann in (tuple, list):
-        return "a list"
+        args = typing.get_args(ann)
+        if origin is tuple and args and Ellipsis not in args:
+            return f"a list of {len(args)}: " + ", ".join(_describe(a) for a in args)
+        return f"a list of {_describe(args[0])}" if args else "a list"
     return getattr(ann, "__name__", str(ann))

@@ -49,8 +49,8 @@ class EganGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except EganError as exc:
-            raise EganCliError(str(exc), exc.exit_code) from None
+        except EganError as exc:  # one line, never a traceback
+            raise EganCliError(" ".join(str(exc).split()), exc.exit_code) from None
 
 
 @click.group(cls=EganGroup, context_settings={"help_option_names": ["-h", "--help"]})

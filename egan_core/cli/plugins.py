@@ -23,7 +23,7 @@ def plugins(as_json: bool) -> None:
             },
             "plugins": [
                 {"name": p.name, "dist": p.dist, "version": p.version, "module": p.module,
-                 "error": p.error}
+                 "error": p.error, "provides": {k: v for k, v in p.provides.items() if v}}
                 for p in pm.plugins
             ],
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -84,18 +85,57 @@ def _adversarial(registries: Registries, name: str, where: str) -> AdversarialLo
 
 
 def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> None:
-    """Copy weights named by ``model.generator.init`` into a freshly built generator."""
+    """Copy the weights named by ``model.generator.init`` into a freshly built generator.
+
+    ``init`` is an egan checkpoint, an original EnlightenGAN ``*_net_G_A.pth``, a
+    ``.safetensors`` file, or ``default`` (the shipped default model). Parameters and
+    BatchNorm buffers are copied; the discriminator, optimizers and schedule stay fresh.
+
+    Raises:
+        RecipeError: one line naming ``model.generator.init``: the file is missing or
+            unreadable, or its weights do not fit this recipe's generator.
+    """
     from egan_core.model_loading import load_generator
 
+    path = Path(init).expanduser()
+    if init == "default":
+        from egan_plugins.enhancers.gan import DEFAULT_WEIGHTS
+
+        if not DEFAULT_WEIGHTS.is_file():
+            raise RecipeError(
+                "model.generator.init: 'default' names the shipped default model "
+                f"('{DEFAULT_WEIGHTS}'), which this installation does not have yet; set "
+                "model.generator.init to an egan checkpoint or an original *_net_G_A.pth")
+        path = DEFAULT_WEIGHTS
     try:
-        source = load_generator(init, device=device)
+        source = load_generator(path)
     except EganError as exc:
         raise RecipeError(f"model.generator.init: {exc}") from None
+    mismatch = _state_dict_mismatch(generator.state_dict(), source.state_dict())
+    if mismatch:
+        raise RecipeError(
+            f"model.generator.init: the weights in '{init}' do not fit this recipe's generator "
+            f"({mismatch}); match model.generator's kwargs (e.g. base_channels) to the weights")
     try:
         generator.load_state_dict(source.state_dict())
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0][:200]
-        raise RecipeError(
-            f"model.generator.init: the weights in '{init}' do not fit this recipe's generator "
-            f"({first}); match model.generator's kwargs to the checkpoint"
-        ) from None
+        detail = " ".join(str(exc).split())[:200]
+        raise RecipeError(f"model.generator.init: the weights in '{init}' do not load ({detail})") from None
+    generator.to(device)
+
+
+def _state_dict_mismatch(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor]) -> str:
+    """A short description of how ``source`` fails to fit ``target`` ('' when it fits)."""
+    problems = []
+    for label, keys in (("missing", [k for k in target if k not in source]),
+                        ("unexpected", [k for k in source if k not in target])):
+        if keys:
+            more = f" (+{len(keys) - 2} more)" if len(keys) > 2 else ""
+            problems.append(f"{label} {', '.join(keys[:2])}{more}")
+    wrong = [k for k in target if k in source and source[k].shape != target[k].shape]
+    if wrong:
+        k = wrong[0]
+        more = f" (+{len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        problems.append(f"{k} is {list(source[k].shape)} in the file, "
+                        f"{list(target[k].shape)} in this generator{more}")
+    return "; ".join(problems)

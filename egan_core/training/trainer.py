@@ -22,12 +22,13 @@ from egan_core.errors import EganError, RecipeError
 from egan_core.plugins import get_registries
 from egan_core.recipe import Recipe, _thaw, load_recipe
 from egan_core.registry import Registries
-from egan_core.training.build import build_dataset, build_parts, load_init_weights
+from egan_core.training.build import build_dataset, build_parts, instantiate, load_init_weights
 from egan_core.training.outputs import MetricsLog, TensorBoard, loss_curve, sample_grid, save_image
 from egan_core.training.progress import ProgressReporter
 from egan_core.training.sampler import EpochBatchSampler
 from egan_core.training.schedule import learning_rate, total_epochs
 from egan_core.training.step import Parts, gan_step
+from egan_core.training.validation import validate
 
 
 class Interrupted(EganError):
@@ -92,6 +93,11 @@ class _Run:
         self.log = MetricsLog(self.dir / "metrics.jsonl")
         self.parts: Parts = build_parts(recipe, registries, device)
         self.dataset = build_dataset(recipe, registries)
+        self.val_dataset = None
+        if recipe.validation is not None:
+            comp = recipe.validation.dataset
+            self.val_dataset = instantiate(registries.datasets.get(comp.name), comp.kwargs,
+                                           "validation", seed=recipe.seed)
         self.quiet = quiet
         self.stop_requested = False
         t = recipe.train
@@ -265,10 +271,12 @@ class _Run:
                     self.scaler.update()
                 window_images += batch["low"].shape[0] * self.world
                 done = step >= limit or self.stop_requested
-                if step % t.log_every == 0 or done or batch_done == sampler.batches_per_epoch():
+                val = self._validate(step, done)
+                if (step % t.log_every == 0 or done or val
+                        or batch_done == sampler.batches_per_epoch()):
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
                     last = {"step": step, "epoch": epoch, "lr": lr,
-                            **{k: float(v) for k, v in losses.items()},
+                            **{k: float(v) for k, v in losses.items()}, **val,
                             "images_per_s": window_images / elapsed}
                     window_start, window_images = time.perf_counter(), 0
                     if self.is_main:
@@ -287,6 +295,15 @@ class _Run:
             self._save(epoch, batch_done, step, keep_epoch=keep)
             epoch, batch_done = epoch + 1, 0
         return last
+
+    def _validate(self, step: int, last: bool) -> dict[str, float]:
+        """Validation metrics when due (every ``validation.every`` steps and at the end)."""
+        spec = self.recipe.validation
+        if self.val_dataset is None or spec is None or not self.is_main:
+            return {}
+        if step % spec.every and not last:
+            return {}
+        return validate(self.parts.generator, self.val_dataset, self.device)
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)

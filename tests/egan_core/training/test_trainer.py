@@ -130,3 +130,30 @@ def test_bf16_precision_trains(tmp_path: Path, tiny_recipe: dict[str, Any]) -> N
     tiny_recipe["train"].update(max_steps=2, precision="bf16", channels_last=True)
     _, metrics = train(tiny_recipe, out=tmp_path, device="cpu", quiet=True)
     assert all(torch.isfinite(torch.tensor(v)) for k, v in metrics.items() if k.startswith(("g_", "d_")))
+
+
+def _pairs(root: Path, n: int) -> None:
+    from PIL import Image
+
+    gen = torch.Generator().manual_seed(0)
+    for i in range(n):
+        img = (torch.rand(40, 52, 3, generator=gen) * 255).to(torch.uint8).numpy()
+        for sub, scale in (("low", 0.3), ("high", 1.0)):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+            Image.fromarray((img * scale).astype("uint8")).save(root / sub / f"p{i}.png")
+
+
+def test_validation_logs_psnr_on_holdout(tmp_path: Path, tiny_recipe: dict[str, Any]) -> None:
+    _pairs(tmp_path / "pairs", 5)
+    common = {"root": str(tmp_path / "pairs"), "size": 32, "holdout": ["p3", "p4"]}
+    tiny_recipe["data"] = {"dataset": "paired", "batch_size": 1, "workers": 0, **common}
+    tiny_recipe["model"]["discriminator"] = None
+    tiny_recipe["losses"] = {"l1": {"weight": 1.0}}
+    tiny_recipe["validation"] = {"dataset": "paired", "every": 2, "split": "holdout",
+                                 "flip": False, **common}
+    tiny_recipe["train"]["max_steps"] = 3
+    run_dir, metrics = train(tiny_recipe, out=tmp_path, device="cpu", quiet=True)
+    records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    with_val = [r["step"] for r in records if "val_psnr" in r]
+    assert with_val == [2, 3]
+    assert 0 < metrics["val_psnr"] < 100
