@@ -1,0 +1,140 @@
+"""``load_enhancer``: build an :class:`~egan_core.enhance.pipeline.Enhancer` from names."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from egan_core.enhance.pipeline import Enhancer
+from egan_core.errors import RecipeError, UsageError
+from egan_core.plugins import get_registries
+from egan_core.registry import Registries
+from egan_core.signature import check_type
+
+#: Arguments of ``load_enhancer`` handed to every stage whose factory accepts them.
+SHARED = ("checkpoint", "precision", "tile")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; other names checked.
+
+    Under ``torchrun`` a bare ``cuda`` means this rank's GPU (``LOCAL_RANK``).
+
+    Raises:
+        UsageError: CUDA asked for but not available, or an unknown device name.
+    """
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise UsageError(f"unknown device '{device}'; use auto, cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("CUDA is not available on this machine; use --device cpu (or auto)")
+    if dev.type == "cuda" and dev.index is None and "LOCAL_RANK" in os.environ:
+        dev = torch.device("cuda", int(os.environ["LOCAL_RANK"]))  # one GPU per torchrun rank
+    return dev
+
+
+def load_enhancer(name: str | Sequence[str] = "gan", *, checkpoint: str | Path | None = None,
+                  device: str | torch.device = "auto", precision: str = "auto",
+                  tile: int | None = None, strength: float = 1.0, recipe: str | None = None,
+                  runs: str | Path = "runs", registries: Registries | None = None,
+                  **options: Any) -> Enhancer:
+    """Build a callable enhancer from one registered name or a chain of names.
+
+    Args:
+        name: a registered enhancer (``gan``, ``clahe``, ``denoise``, ...) or a list of
+            them, applied in order.
+        checkpoint: generator weights for ``gan`` (egan checkpoint, original
+            ``*_net_G_A.pth`` or ``.safetensors``); None = the shipped default model.
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or a ``torch.device``.
+        precision: ``auto`` (fastest path within 40 dB PSNR of fp32), ``fp32`` or ``bf16``.
+        tile: tile size of network stages; None = automatic, 0 = whole frame.
+        strength: residual scale per stage, 0 (input) to 2; 1 = the stages' own output.
+        recipe: use the latest checkpoint of this recipe's run instead of ``checkpoint``.
+        runs: the folder holding runs (``egan run --out``), for ``recipe``.
+        registries: where names are looked up (default: the installed plugins').
+        **options: further factory arguments (``clip_limit=3.0``), given to every stage
+            whose factory accepts them.
+
+    Returns:
+        An :class:`Enhancer`, callable on a PIL image, an HxWx3 uint8 array or an
+        Nx3xHxW tensor in [0, 1].
+
+    Raises:
+        UsageError: conflicting or unused arguments, wrong types.
+        UnknownNameError: an enhancer nobody registered.
+        CheckpointError: unreadable checkpoint or one of an unknown architecture.
+    """
+    names = [name] if isinstance(name, str) else list(name)
+    if not names:
+        raise UsageError("no enhancer named; pass at least one name (e.g. 'gan')")
+    if recipe is not None:
+        if checkpoint is not None:
+            raise UsageError("give a checkpoint or a recipe, not both")
+        from egan_core.model_loading import recipe_checkpoint
+
+        checkpoint = recipe_checkpoint(recipe, runs)
+    dev = resolve_device(device)
+    given = {"checkpoint": None if checkpoint is None else str(checkpoint),
+             "precision": precision, "tile": tile, **options}
+    registry = (registries or get_registries()).enhancers
+    factories = [registry.get(n) for n in names]
+    used: set[str] = set()
+    stages = []
+    for stage_name, factory in zip(names, factories, strict=True):
+        params, hints = _signature(factory)
+        kwargs = {}
+        for key, value in given.items():
+            if key in params:
+                kwargs[key] = _checked(value, hints.get(key), f"{stage_name}.{key}")
+                used.add(key)
+        if "device" in params:
+            kwargs["device"] = dev
+        stages.append(factory(**kwargs))
+    _check_used(names, factories, given, used, checkpoint is not None, tile is not None)
+    return Enhancer(stages, names=names, strength=strength, device=dev)
+
+
+def _signature(factory: Any) -> tuple[set[str], dict[str, Any]]:
+    """Keyword parameter names of a factory and their type hints."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return set(), {}
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations: no type checks
+        hints = {}
+    names = {p.name for p in params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names, hints
+
+
+def _checked(value: Any, hint: Any, key: str) -> Any:
+    if hint is None or hint is torch.device:
+        return value
+    try:
+        return check_type(value, hint, key)
+    except RecipeError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_used(names: list[str], factories: list[Any], given: dict[str, Any], used: set[str],
+                has_checkpoint: bool, has_tile: bool) -> None:
+    """Refuse arguments that no stage takes (a checkpoint for ``clahe``, a typo'd option)."""
+    unused = [k for k in given if k not in used and (k not in SHARED
+              or (k == "checkpoint" and has_checkpoint) or (k == "tile" and has_tile))]
+    if unused:
+        accepted = sorted({p for f in factories for p in _signature(f)[0]} - {"device"})
+        raise UsageError(f"{', '.join(unused)} not accepted by enhancer(s) {', '.join(names)};"
+                         f" they accept: {', '.join(accepted) or '(nothing)'}")

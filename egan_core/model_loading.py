@@ -1,0 +1,141 @@
+"""Load a generator for inference from any checkpoint egan understands.
+
+Three kinds of file are recognised, all read without running code
+(:func:`egan_core.checkpoint.load_file`):
+
+- an egan checkpoint (``{"format": "egan", "generator": {"name", "kwargs",
+  "state_dict"}, ...}``), built through the generators registry;
+- an original-format state dict (EnlightenGAN ``*_net_G_A.pth``): every registered
+  generator class offering ``from_foreign_state_dict`` is tried in name order;
+- a ``.safetensors`` file of generator weights; its metadata may name the generator
+  (``"name"``) and its kwargs (``"kwargs"``, JSON); default ``attention_unet``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from torch import nn
+
+from egan_core.checkpoint import FORMAT, load_file
+from egan_core.errors import CheckpointError, EganError
+from egan_core.plugins import get_registries
+from egan_core.registry import Registries
+
+#: Generator assumed for weights that do not say which one they belong to.
+DEFAULT_GENERATOR = "attention_unet"
+
+
+def load_generator(path: str | Path, registries: Registries | None = None) -> nn.Module:
+    """Build the generator stored in ``path`` (on the CPU, in eval mode).
+
+    Raises:
+        CheckpointError: unreadable, unsafe, or matching no registered generator.
+        UnknownNameError: an egan checkpoint naming a generator nobody registered.
+    """
+    path = Path(path)
+    registries = registries or get_registries()
+    try:
+        data = load_file(path)
+    except struct.error as exc:  # garbage bytes can trip torch's unpickler this way
+        raise CheckpointError(f"checkpoint '{path}' is truncated or corrupt ({exc})") from None
+    if path.suffix.lower() == ".safetensors":
+        name, kwargs = _safetensors_header(path)
+        model = _from_parts(path, registries, name, kwargs, data, fallback=True)
+    elif isinstance(data, Mapping) and data.get("format") == FORMAT:
+        spec = data.get("generator")
+        if not isinstance(spec, Mapping) or not {"name", "state_dict"} <= set(spec):
+            raise CheckpointError(f"egan checkpoint '{path}' holds no generator weights")
+        kwargs = dict(spec.get("kwargs") or {})
+        model = _from_parts(path, registries, spec["name"], kwargs, spec["state_dict"])
+    elif isinstance(data, Mapping):
+        model = _from_foreign(path, registries, data)
+    else:
+        raise CheckpointError(f"'{path}' holds a {type(data).__name__}, not generator weights")
+    return model.eval()
+
+
+def _safetensors_header(path: Path) -> tuple[str, dict[str, Any]]:
+    """Generator name and kwargs from a safetensors file's metadata (defaults if absent)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata() or {}
+    try:
+        kwargs = json.loads(meta.get("kwargs", "{}"))
+    except json.JSONDecodeError:
+        raise CheckpointError(f"'{path}': metadata 'kwargs' is not valid JSON") from None
+    if not isinstance(kwargs, dict):
+        raise CheckpointError(f"'{path}': metadata 'kwargs' must be a JSON object")
+    return meta.get("name", DEFAULT_GENERATOR), kwargs
+
+
+def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str, Any],
+                state_dict: Any, fallback: bool = False) -> nn.Module:
+    """``registries.generators[name](**kwargs)`` with ``state_dict`` loaded strictly."""
+    factory = registries.generators.get(name)
+    try:
+        model = factory(**kwargs)
+    except TypeError as exc:
+        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs ({exc})") from None
+    try:
+        model.load_state_dict(dict(state_dict), strict=True)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        if fallback and isinstance(state_dict, Mapping):
+            return _from_foreign(path, registries, state_dict)
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise CheckpointError(f"'{path}': weights do not fit generator '{name}' ({first})") from None
+    return model
+
+
+def _from_foreign(path: Path, registries: Registries, state_dict: Mapping[str, Any]) -> nn.Module:
+    """Try every generator class that can read original-format state dicts."""
+    if isinstance(state_dict.get("state_dict"), Mapping):  # {"state_dict": {...}} wrappers
+        state_dict = state_dict["state_dict"]
+    reasons = []
+    for entry in registries.generators:
+        loader = getattr(entry.factory, "from_foreign_state_dict", None)
+        if loader is None:
+            continue
+        try:
+            return loader(state_dict)
+        except CheckpointError as exc:
+            reasons.append(f"{entry.name}: {exc}")
+    tried = "; ".join(reasons) if reasons else "no registered generator reads foreign weights"
+    raise CheckpointError(f"'{path}' is not a checkpoint of any registered generator ({tried})")
+
+
+def recipe_checkpoint(recipe: str | Path, runs: str | Path = "runs") -> Path:
+    """The latest checkpoint of a recipe's run: ``RUNS/<name>/checkpoints/latest.pt``.
+
+    ``recipe`` is a recipe file (its ``name`` key, else its file stem, names the run) or
+    directly a run name.
+
+    Raises:
+        CheckpointError: that run has no checkpoint yet.
+    """
+    from egan_core.recipe import resolve_recipe_path
+
+    try:
+        file = resolve_recipe_path(recipe)
+    except EganError:
+        name = str(recipe)
+        if not (Path(runs) / name).is_dir():
+            raise
+    else:
+        try:
+            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise EganError(f"cannot read recipe '{file}': {exc}") from None
+        name = (raw or {}).get("name") if isinstance(raw, dict) else None
+        name = str(name or file.stem)
+    latest = Path(runs) / name / "checkpoints" / "latest.pt"
+    if not latest.is_file():
+        raise CheckpointError(f"no checkpoint for recipe '{name}' at '{latest}'; train it first "
+                              f"(egan run {recipe}) or pass --runs (the folder given to egan run --out)")
+    return latest

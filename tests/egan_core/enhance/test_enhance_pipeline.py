@@ -1,0 +1,91 @@
+"""The Enhancer: input kinds, strength, chaining, clipping, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from egan_core.enhance.pipeline import Enhancer
+from egan_core.errors import EganError, UsageError
+
+
+def brighten(x: torch.Tensor) -> torch.Tensor:
+    """A stand-in stage with an irregular output (not a multiple of the input)."""
+    return torch.sqrt(x) * 0.9 + 0.013
+
+
+def test_pil_numpy_and_tensor_come_back_as_given(dark) -> None:
+    enhancer = Enhancer([brighten], names=["b"])
+    array = dark(30, 41)
+    pil = enhancer(Image.fromarray(array))
+    assert isinstance(pil, Image.Image) and pil.size == (41, 30) and pil.mode == "RGB"
+    out = enhancer(array)
+    assert out.dtype == np.uint8 and out.shape == array.shape
+    assert np.array_equal(np.asarray(pil), out)
+    expected = brighten(torch.from_numpy(array).float() / 255).numpy()
+    assert np.abs(out.astype(float) - expected * 255).max() <= 0.5 + 1e-3  # rounded
+    x = torch.rand(2, 3, 12, 17, dtype=torch.float64)
+    y = enhancer(x)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert torch.allclose(y, brighten(x.float()).double().clamp(0, 1), atol=1e-6)
+    assert enhancer(x[0]).shape == (3, 12, 17)
+    grey = enhancer(Image.fromarray(array[..., 0]))
+    assert grey.mode == "RGB" and grey.size == (41, 30)
+
+
+def test_strength_zero_is_the_input_and_one_the_output() -> None:
+    x = torch.rand(1, 3, 9, 11)
+    assert torch.equal(Enhancer([brighten], strength=0.0)(x), x)
+    assert torch.equal(Enhancer([brighten], strength=1.0)(x), brighten(x).clamp(0, 1))
+    half = Enhancer([brighten], strength=0.5)(x)
+    assert torch.allclose(half, (x + 0.5 * (brighten(x) - x)).clamp(0, 1), atol=1e-6)
+    array = (np.random.default_rng(0).random((5, 6, 3)) * 255).astype(np.uint8)
+    assert np.array_equal(Enhancer([brighten], strength=0.0)(array), array)
+
+
+def test_stages_chain_in_order_with_strength_per_stage() -> None:
+    x = torch.full((1, 3, 4, 4), 0.2)
+
+    def add(t: torch.Tensor) -> torch.Tensor:
+        return t + 0.1
+
+    def double(t: torch.Tensor) -> torch.Tensor:
+        return t * 2
+
+    assert torch.allclose(Enhancer([add, double])(x), torch.full_like(x, 0.6))
+    assert torch.allclose(Enhancer([double, add])(x), torch.full_like(x, 0.5))
+    # strength 0.5 per stage: 0.2 -> 0.25 -> 0.375
+    assert torch.allclose(Enhancer([add, double], strength=0.5)(x), torch.full_like(x, 0.375))
+    assert Enhancer([double, double, double])(torch.full((1, 3, 2, 2), 0.4)).max() == 1.0  # clipped
+
+
+def test_errors() -> None:
+    with pytest.raises(UsageError, match="strength"):
+        Enhancer([brighten], strength=3.0)
+    with pytest.raises(UsageError):
+        Enhancer([brighten])("not an image")
+    with pytest.raises(UsageError, match=r"\(H, W, 3\)"):
+        Enhancer([brighten])(np.zeros((4, 4), np.uint8))
+    with pytest.raises(EganError, match="non-finite"):
+        Enhancer([lambda t: t / 0 - t / 0], names=["nan"])(torch.rand(1, 3, 4, 4))
+    with pytest.raises(EganError, match="returned shape"):
+        Enhancer([lambda t: t[..., :2]], names=["crop"])(torch.rand(1, 3, 4, 4))
+
+
+def test_stages_with_a_tile_attribute_are_tiled() -> None:
+    class Tiled:
+        tile = 32
+
+        def __init__(self) -> None:
+            self.shapes: list[tuple[int, ...]] = []
+
+        def __call__(self, t: torch.Tensor) -> torch.Tensor:
+            self.shapes.append(tuple(t.shape[-2:]))
+            return t * 0.5
+
+    stage = Tiled()
+    out = Enhancer([stage])(torch.ones(1, 3, 50, 60))
+    assert set(stage.shapes) == {(32, 32)}
+    assert torch.allclose(out, torch.full_like(out, 0.5))

@@ -1,0 +1,74 @@
+"""The built-in enhancers: registration, CLAHE, denoising, the gan factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from egan_core.enhance.runtime import GeneratorRunner
+from egan_core.errors import EganError, UsageError
+from egan_plugins.enhancers import gan as gan_module
+from egan_plugins.enhancers.classic import Clahe, Denoise
+
+
+def _dark(seed: int = 0, noise: float = 6.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:48, 0:64].astype(np.float32)
+    base = np.stack([xx, yy, xx + yy], axis=2) * 0.6
+    return np.clip(base + rng.normal(0, noise, base.shape), 0, 255).astype(np.uint8)
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(array).permute(2, 0, 1)[None].float() / 255
+
+
+def test_builtins_are_registered(registries) -> None:
+    assert {"gan", "clahe", "denoise"} <= set(registries.enhancers.names())
+
+
+def test_clahe_matches_opencv_on_the_lab_lightness() -> None:
+    array = _dark()
+    lab = cv2.cvtColor(array, cv2.COLOR_RGB2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(2, 2)).apply(lab[..., 0].copy())
+    expected = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    out = Clahe()(_tensor(array))
+    assert out.shape == (1, 3, 48, 64)
+    got = (out[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    assert np.array_equal(got, expected)
+    assert got.mean() > array.mean()  # brighter
+
+
+def test_clahe_options_and_batches() -> None:
+    batch = torch.cat([_tensor(_dark(s)) for s in range(3)])
+    strong = Clahe(clip_limit=4.0, tiles=4)(batch)
+    assert strong.shape == batch.shape and not torch.equal(strong, Clahe()(batch))
+    with pytest.raises(UsageError):
+        Clahe(clip_limit=0)
+
+
+def test_denoise_removes_noise() -> None:
+    clean = _dark(noise=0.0)
+    noisy = _dark(noise=12.0)
+    out = Denoise(h=10.0)(_tensor(noisy))[0].permute(1, 2, 0).numpy() * 255
+    assert np.abs(out - clean).mean() < np.abs(noisy.astype(float) - clean).mean()
+    assert torch.equal(Denoise(h=0.0)(_tensor(clean)), _tensor(clean))  # h=0: untouched
+    with pytest.raises(UsageError):
+        Denoise(h=-1)
+
+
+def test_gan_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from egan_plugins.networks.unet import AttentionUNet
+
+    path = tmp_path / "x_net_G_A.pth"
+    torch.save(AttentionUNet(base_channels=8).state_dict(), path)
+    stage = gan_module.gan_enhancer(checkpoint=str(path), precision="fp32", tile=64,
+                                    device=torch.device("cpu"))
+    assert isinstance(stage, GeneratorRunner) and stage.tile == 64
+    assert stage(torch.rand(1, 3, 20, 30)).shape == (1, 3, 20, 30)
+    monkeypatch.setattr(gan_module, "DEFAULT_WEIGHTS", tmp_path / "missing.safetensors")
+    with pytest.raises(EganError, match="no default model is shipped yet"):
+        gan_module.gan_enhancer()
