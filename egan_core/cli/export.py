@@ -1,18 +1,40 @@
-"""``egan export``."""
+"""``egan export``: a thin layer over :func:`egan_core.export.export_model`."""
 
 from __future__ import annotations
 
+import math
+
 import click
 
-from egan_core.errors import EganError
+from egan_core.errors import UsageError
 
 
 @click.command()
-@click.option("--checkpoint", type=click.Path(dir_okay=False))
-@click.option("--recipe", "recipe_path")
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="egan checkpoint, original *_net_G_A.pth or .safetensors weights.")
+@click.option("--recipe", "recipe_path", help="Export the latest checkpoint of this recipe's run.")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), required=True)
-@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
 @click.option("--shape", default=None, help="Fixed input size HxW instead of dynamic.")
-def export(checkpoint: str | None, recipe_path: str | None, fmt: str, out: str, shape: str | None) -> None:
-    """Export a generator to ONNX or TorchScript (input and output in [0, 1])."""
-    raise EganError("egan export is not built yet (see issue #11)")
+@click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="Folder holding runs (egan run --out), for --recipe.")
+def export(checkpoint: str | None, recipe_path: str | None, fmt: str, out: str, shape: str | None,
+           runs: str) -> None:
+    """Export a generator to ONNX or TorchScript (input and output in [0, 1]).
+
+    The written file is run on test images and compared with the PyTorch model; below
+    40 dB PSNR the export is refused (exit 1) and no file is written.
+    """
+    from egan_core import export as exporting
+
+    if checkpoint and recipe_path:
+        raise UsageError("give --checkpoint or --recipe, not both")
+    size = exporting.parse_shape(shape) if shape is not None else None
+    report = exporting.export_model(checkpoint, recipe_path, fmt, out, shape=size, runs=runs)
+    checked = ", ".join(f"{n}x3x{h}x{w}" for n, h, w in report.checked)
+    score = "identical" if math.isinf(report.psnr) else f"{report.psnr:.1f} dB PSNR"
+    click.echo(f"wrote {report.path} ({report.format}, from {report.checkpoint})")
+    click.echo(f"input:  {report.input_spec}")
+    click.echo(f"output: {report.output_spec}")
+    click.echo(f"verified: {score} against the PyTorch model in fp32 on {checked} "
+               f"(minimum {exporting.MIN_PSNR:.0f} dB)")

@@ -1,0 +1,339 @@
+"""``egan export``: a generator as one self-contained ONNX or TorchScript graph.
+
+The exported graph takes an ``(N, 3, H, W)`` float32 image in [0, 1] and returns the
+enhanced image in [0, 1] (clamped). The [-1, 1] conversion, the attention map and the
+reflection padding to multiples of 16 are inside the graph, with the pad amounts computed
+from the input's shape, so one file serves any image size (``shape`` exports a fixed size
+instead). BatchNorm uses its running statistics (eval mode).
+
+Before the file is moved into place it is run on real-sized test images (onnxruntime for
+ONNX, ``torch.jit.load`` for TorchScript) and compared with the PyTorch model in fp32; below
+:data:`MIN_PSNR` the export is refused and nothing is written.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from egan_core.checkpoint import atomic_write
+from egan_core.errors import EganError, UsageError
+from egan_core.tensors import attention_map, from_model_range, to_model_range
+
+#: The exported file must stay at least this close (PSNR in dB, [0, 1] range) to PyTorch.
+MIN_PSNR = 40.0
+#: Inputs are reflection-padded to multiples of this inside the graph (4 poolings of 2).
+PAD_MULTIPLE = 16
+#: Smallest height and width the exported graph is documented (and ``shape`` allowed) for.
+MIN_SIDE = 16
+#: The test image every export is checked on (an odd size: padding on all sides).
+CHECK_SIZE = (333, 500)
+#: A second, smaller batch checked for dynamic exports (another size and batch size).
+SECOND_CHECK = (2, 131, 190)
+#: Size the dynamic graph is traced at; deliberately not a checked size, so a graph that
+#: baked the trace size in (Python branches on shapes) fails the check.
+TRACE_SIZE = (72, 104)
+#: ONNX opset of the exported graph.
+OPSET = 17
+INPUT_NAME, OUTPUT_NAME = "image", "enhanced"
+
+Format = Literal["onnx", "torchscript"]
+FORMATS: tuple[str, ...] = ("onnx", "torchscript")
+ONNX_HINT = "pip install 'egan[onnx]'"
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What :func:`export_model` wrote and how it checked it.
+
+    Attributes:
+        path: the written file.
+        format: ``onnx`` or ``torchscript``.
+        checkpoint: the checkpoint the generator came from.
+        input_spec: the graph's input, in words.
+        output_spec: the graph's output, in words.
+        psnr: the worst PSNR (dB) of the file's outputs against PyTorch fp32 (inf = identical).
+        checked: the ``(N, H, W)`` input sizes the file was run on.
+    """
+
+    path: Path
+    format: str
+    checkpoint: Path
+    input_spec: str
+    output_spec: str
+    psnr: float
+    checked: tuple[tuple[int, int, int], ...]
+
+
+class ExportWrapper(nn.Module):
+    """A generator as ``[0, 1] image -> enhanced [0, 1] image``, padding included.
+
+    The pad amounts are computed from the input's shape inside ``forward``, so traced
+    graphs keep them dynamic. The generator sees sizes that are multiples of
+    :data:`PAD_MULTIPLE` (so its own padding is a no-op) and its attention map, computed
+    from the padded image (pixel-wise, so equal to the padded attention map).
+    """
+
+    def __init__(self, generator: nn.Module, multiple: int = PAD_MULTIPLE) -> None:
+        super().__init__()
+        self.generator = generator
+        self.multiple = multiple
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` in [0, 1] -> the enhanced ``(N, 3, H, W)``, clamped to [0, 1]."""
+        x = to_model_range(image)
+        height, width = x.shape[-2], x.shape[-1]
+        dh = (self.multiple - height % self.multiple) % self.multiple
+        dw = (self.multiple - width % self.multiple) % self.multiple
+        top, left = dh // 2, dw // 2
+        x = F.pad(x, [left, dw - left, top, dh - top], mode="reflect")
+        out = self.generator(x, attention_map(x))[0]
+        out = out[:, :, top:top + height, left:left + width]
+        return from_model_range(out).clamp(0.0, 1.0)
+
+
+class _FixedSize(nn.Module):
+    """Refuses inputs of another height and width than the exported one (TorchScript)."""
+
+    def __init__(self, inner: nn.Module, height: int, width: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.height, self.width = height, width
+        self.message = f"this egan export takes {height}x{width} images only"
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if image.shape[-2] != self.height or image.shape[-1] != self.width:
+            raise RuntimeError(self.message)
+        return self.inner(image)
+
+
+def check_image(height: int, width: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """A deterministic dark ``(batch, 3, H, W)`` image in [0, 1]: gradients plus texture."""
+    gen = torch.Generator().manual_seed(seed)
+    yy = torch.linspace(0, 1, height)[:, None].expand(height, width)
+    xx = torch.linspace(0, 1, width)[None, :].expand(height, width)
+    base = torch.stack([xx, yy, 0.5 * (xx + yy)]) * 0.4
+    texture = 0.06 * torch.sin(37 * xx + 23 * yy) * torch.cos(29 * yy - 11 * xx)
+    noise = 0.03 * torch.randn(batch, 3, height, width, generator=gen)
+    return (base + texture + noise).clamp(0, 1)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two [0, 1] images (inf when identical)."""
+    mse = float(((a.double() - b.double()) ** 2).mean())
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+def reference_output(generator: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    """The PyTorch model's fp32 output, ``[0, 1] -> [0, 1]``, on the generator's own path."""
+    with torch.inference_mode():
+        x = to_model_range(image.float())
+        out = generator(x, attention_map(x))[0]
+    return from_model_range(out).clamp(0.0, 1.0)
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    """``"480x640"`` -> ``(480, 640)`` (height, width).
+
+    Raises:
+        UsageError: not two positive integers joined by ``x``, or below :data:`MIN_SIDE`.
+    """
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"--shape '{text}' is not HxW (two integers, e.g. 480x640)") from None
+    return _check_shape((height, width))
+
+
+def _check_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    height, width = shape
+    if min(height, width) < MIN_SIDE:
+        raise UsageError(f"shape {height}x{width} is too small; height and width must be at "
+                         f"least {MIN_SIDE}")
+    return int(height), int(width)
+
+
+def require_onnx() -> tuple[Any, Any]:
+    """Import ``onnx`` and ``onnxruntime`` (the ``egan[onnx]`` extra).
+
+    Raises:
+        EganError: either is missing; the message says what to install.
+    """
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError as exc:
+        missing = exc.name or "onnx/onnxruntime"
+        raise EganError(f"ONNX export needs the optional packages onnx and onnxruntime "
+                        f"({missing} is not installed): {ONNX_HINT}") from None
+    return onnx, onnxruntime
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def _source(checkpoint: str | Path | None, recipe: str | Path | None, runs: str | Path) -> Path:
+    """The checkpoint to export: the given file, or the recipe run's latest checkpoint."""
+    if (checkpoint is None) == (recipe is None):
+        raise UsageError("give exactly one of --checkpoint FILE or --recipe RECIPE")
+    if checkpoint is not None:
+        return Path(checkpoint)
+    from egan_core.model_loading import recipe_checkpoint
+
+    return recipe_checkpoint(recipe, runs)
+
+
+def _export_onnx(wrapper: nn.Module, example: torch.Tensor, dynamic: bool, path: str) -> None:
+    axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
+    torch.onnx.export(
+        wrapper, (example,), path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+        dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes}, opset_version=OPSET,
+        do_constant_folding=True, dynamo=False,
+    )
+
+
+def _export_torchscript(wrapper: nn.Module, example: torch.Tensor, dynamic: bool, path: str) -> None:
+    traced = torch.jit.trace(wrapper, (example,), check_trace=False)
+    if not dynamic:
+        traced = torch.jit.script(_FixedSize(traced, *example.shape[-2:]))
+    torch.jit.save(traced, path)
+
+
+def _runner(fmt: str, path: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Load the written file and return a function running it on a [0, 1] batch."""
+    if fmt == "onnx":
+        _, ort = require_onnx()
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+        def run_onnx(x: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(session.run(None, {INPUT_NAME: x.numpy()})[0])
+
+        return run_onnx
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation notice
+        module = torch.jit.load(path, map_location="cpu")
+
+    def run_script(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return module(x)
+
+    return run_script
+
+
+def _verify(fmt: str, path: str, generator: nn.Module,
+            sizes: list[tuple[int, int, int]]) -> float:
+    """Worst PSNR of the written file against the PyTorch model over ``sizes``.
+
+    Raises:
+        EganError: the file does not load or run, or is below :data:`MIN_PSNR`.
+    """
+    try:
+        run = _runner(fmt, path)
+    except EganError:
+        raise
+    except Exception as exc:
+        raise EganError(f"the exported {fmt} file does not load ({_first_line(exc)}); "
+                        "nothing was written") from None
+    worst = math.inf
+    for seed, (batch, height, width) in enumerate(sizes):
+        image = check_image(height, width, batch, seed=seed)
+        expected = reference_output(generator, image)
+        try:
+            got = run(image)
+        except Exception as exc:
+            raise EganError(f"the exported {fmt} file fails on a {batch}x3x{height}x{width} test "
+                            f"input ({_first_line(exc)}); nothing was written") from None
+        if got.shape != expected.shape:
+            raise EganError(f"the exported {fmt} file returns {tuple(got.shape)} for a "
+                            f"{batch}x3x{height}x{width} input; nothing was written")
+        score = psnr(got, expected)
+        worst = min(worst, score)
+        if not score >= MIN_PSNR:  # also catches NaN
+            raise EganError(f"the exported {fmt} file differs from the PyTorch model: "
+                            f"{score:.1f} dB PSNR on a {batch}x3x{height}x{width} test image "
+                            f"(needs >= {MIN_PSNR:.0f} dB); export refused, nothing was written")
+    return worst
+
+
+def export_model(checkpoint: str | Path | None, recipe: str | Path | None, fmt: Format,
+                 out: str | Path, shape: tuple[int, int] | None = None,
+                 runs: str | Path = "runs") -> ExportReport:
+    """Export a checkpoint's generator to ONNX or TorchScript, verified against PyTorch.
+
+    Args:
+        checkpoint: egan checkpoint, original ``*_net_G_A.pth`` or ``.safetensors`` weights.
+        recipe: instead of ``checkpoint``, a recipe whose run's latest checkpoint
+            (``RUNS/<name>/checkpoints/latest.pt``) is exported.
+        fmt: ``onnx`` (needs ``egan[onnx]``) or ``torchscript``.
+        out: the file to write (atomically; replaced only by a verified export).
+        shape: ``(height, width)`` for a fixed-size graph; None = any size.
+        runs: the folder holding runs (``egan run --out``), for ``recipe``.
+
+    Returns:
+        An :class:`ExportReport`.
+
+    Raises:
+        UsageError: both or neither of checkpoint and recipe, unknown format, bad shape.
+        CheckpointError: the checkpoint cannot be read or matches no generator.
+        EganError: the ONNX extra is missing, the export fails, or the written file is
+            below :data:`MIN_PSNR` against the model (the file is then not written).
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format '{fmt}'; use one of: {', '.join(FORMATS)}")
+    if shape is not None:
+        shape = _check_shape(shape)
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"--out '{out}' is a folder; give the file to write")
+    if fmt == "onnx":
+        require_onnx()  # before the (slow) model loading
+    source = _source(checkpoint, recipe, runs)
+    from egan_core.model_loading import load_generator
+
+    generator = load_generator(source).float().eval()
+    for param in generator.parameters():
+        param.requires_grad_(False)
+    wrapper = ExportWrapper(generator).eval()
+    dynamic = shape is None
+    if dynamic:
+        example = check_image(*TRACE_SIZE)
+        sizes = [(1, *CHECK_SIZE), SECOND_CHECK]
+    else:
+        example = check_image(*shape)
+        sizes = [(1, *shape)]
+    exporter = _export_onnx if fmt == "onnx" else _export_torchscript
+    result: dict[str, float] = {}
+
+    def write(tmp: str) -> None:
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")  # tracer and deprecation chatter
+                exporter(wrapper, example, dynamic, tmp)
+        except Exception as exc:
+            raise EganError(f"cannot export generator {type(generator).__name__} to {fmt}: "
+                            f"{_first_line(exc)}") from None
+        result["psnr"] = _verify(fmt, tmp, generator, sizes)
+
+    atomic_write(out, write)
+    elems = "N, H, W" if dynamic else "N"
+    size = f"H, W >= {MIN_SIDE}" if dynamic else f"H={shape[0]}, W={shape[1]}"
+    return ExportReport(
+        path=out,
+        format=fmt,
+        checkpoint=source,
+        input_spec=f"{INPUT_NAME}: float32 Nx3xHxW in [0, 1] ({size}; dynamic {elems})",
+        output_spec=f"{OUTPUT_NAME}: float32 Nx3xHxW in [0, 1], same size as the input",
+        psnr=result["psnr"],
+        checked=tuple(sizes),
+    )
