@@ -6,6 +6,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from egan_core.errors import RecipeError
 from egan_plugins.data.base import EpochDataset, make_sample, warn_small_images
 from egan_plugins.data.folders import DatasetFolderError, check_root
@@ -39,12 +41,15 @@ class PairedDataset(EpochDataset):
         flip: random horizontal and vertical flips (the same for input and target).
         holdout: stems kept out of training (for evaluation).
         split: ``train`` (every stem but the holdout ones) or ``holdout`` (only those).
+        cache: keep decoded pairs in memory (8-bit, per process): small sets of large
+            photos then cost one decode each instead of one per sample.
         seed: injected by the engine.
     """
 
     def __init__(self, root: str = "data", input_dir: str = "low", target_dir: str = "high",
                  size: int = 320, zoom: bool = False, flip: bool = True,
-                 holdout: tuple[str, ...] = (), split: str = "train", seed: int = 0) -> None:
+                 holdout: tuple[str, ...] = (), split: str = "train", cache: bool = False,
+                 seed: int = 0) -> None:
         super().__init__(seed)
         if split not in SPLITS:
             raise RecipeError(f"data.split must be one of {', '.join(SPLITS)}, got '{split}'")
@@ -52,6 +57,8 @@ class PairedDataset(EpochDataset):
             raise RecipeError(f"data.size must be at least 1, got {size}")
         self.root = check_root(root, f"{input_dir}/ and {target_dir}/")
         self.size, self.zoom, self.flip, self.split = int(size), zoom, flip, split
+        self.cache = cache
+        self._decoded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         folders = [self.root / input_dir, self.root / target_dir]
         for folder in folders:
             if not folder.is_dir():
@@ -79,6 +86,20 @@ class PairedDataset(EpochDataset):
             [p for p, _ in self.pairs], self.size, self.zoom, f"'{folders[0]}'"
         )
 
+    def _pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input and size-matched target in [0, 1], from the cache when enabled."""
+        if index in self._decoded:
+            low8, target8 = self._decoded[index]
+            return low8.float() / 255, target8.float() / 255
+        in_path, target_path = self.pairs[index]
+        low, target = read_image(in_path), read_image(target_path)
+        target = resize(target, *low.shape[-2:])
+        if self.cache:
+            self._decoded[index] = ((low * 255).round().to(torch.uint8),
+                                    (target * 255).round().to(torch.uint8))
+            return self._pair(index)
+        return low, target
+
     def __len__(self) -> int:
         return len(self.pairs)
 
@@ -86,9 +107,7 @@ class PairedDataset(EpochDataset):
         index = self._check_index(index)
         rng = self.item_rng(index)
         in_path, target_path = self.pairs[index]
-        low, target = read_image(in_path), read_image(target_path)
-        height, width = low.shape[-2:]
-        target = resize(target, height, width)
-        params = sample_params(rng, height, width, self.size, self.zoom, self.flip)
+        low, target = self._pair(index)
+        params = sample_params(rng, *low.shape[-2:], self.size, self.zoom, self.flip)
         low, target = apply_params(low, params), apply_params(target, params)
         return make_sample(low, low, target, in_path, target_path)
