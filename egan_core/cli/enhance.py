@@ -55,11 +55,12 @@ def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_pa
     """
     from egan_core.enhance.api import load_enhancer
     from egan_core.enhance.files import plan_jobs
-    from egan_core.enhance.runner import gather_reports, rank_and_world, shard
+    from egan_core.enhance.runner import Report, gather_reports, rank_and_world, shard_plan, start_group
 
     if checkpoint and recipe_path:
         raise UsageError("give --checkpoint or --recipe, not both")
-    main = rank_and_world()[0] == 0
+    rank, world = rank_and_world()
+    main = rank == 0
     plan = plan_jobs(list(inputs), out, recursive=recursive, fmt=fmt, suffix=suffix,
                      overwrite=overwrite)
     total = len(plan.jobs) + len(plan.skipped) + len(plan.missing)
@@ -67,26 +68,43 @@ def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_pa
         raise InputError(f"no images or videos found in {', '.join(inputs)}")
     for given in plan.missing if main else ():
         click.echo(f"error: '{given}': no such file, folder or matching image", err=True)
-    if plan.skipped and main:
-        click.echo(f"skipping {len(plan.skipped)} existing output(s) (use --overwrite to replace)")
-    jobs = shard(plan.jobs)
-    failed = len(plan.missing)
-    if plan.jobs:
-        enhancer = load_enhancer(list(enhancers) or "gan", checkpoint=checkpoint,
-                                 recipe=recipe_path, runs=runs, device=device,
-                                 precision=precision, tile=tile, strength=strength)
-        report = gather_reports(_run_with_progress(enhancer, jobs, batch_size))
-        failed += len(report.failed)
-        if main:
+    mine = shard_plan(plan)  # under torchrun: every world-th input, written or not
+    report = Report(skipped=[job.target for job in mine.skipped])
+    if world == 1 and report.skipped:
+        click.echo(f"skipping {len(report.skipped)} existing output(s) (use --overwrite to replace)")
+    start_group()  # under torchrun: connect before the work, so a rank that dies is noticed
+    try:
+        if mine.jobs:
+            enhancer = load_enhancer(list(enhancers) or "gan", checkpoint=checkpoint,
+                                     recipe=recipe_path, runs=runs, device=device,
+                                     precision=precision, tile=tile, strength=strength)
+            _run_with_progress(enhancer, mine.jobs, batch_size, report, show=main)
+    except Exception as exc:
+        if world == 1:
+            raise
+        # this rank broke down; it still hands in its report, so no other rank waits for it
+        reason = " ".join(str(exc).split()) if isinstance(exc, EganError) else repr(exc)
+        report.errors.append((rank, reason))
+        report.fail_unfinished(mine.jobs, f"rank {rank} stopped: {reason}")
+    report = gather_reports(report)
+    failed = len(plan.missing) + len(report.failed)
+    if main:
+        for line in report.rank_errors():
+            click.echo(f"error: {line}", err=True)
+        if world > 1 and report.skipped:
+            click.echo(f"skipped {len(report.skipped)} existing output(s) (use --overwrite to replace)")
+        if plan.jobs:
             click.echo(f"wrote {len(report.written)} file(s) to {Path(out).resolve()}")
     if failed and not main:
         raise SystemExit(1)  # rank 0 alone prints the summary
     if failed:
-        raise EganError(f"{failed} of {total} failed")
+        raise EganError(report.summary(total, plan.missing))
 
 
-def _run_with_progress(enhancer: Any, jobs: list[Any], batch_size: int) -> Any:
-    """``run_jobs`` under one rich progress bar (hidden when stderr is not a terminal)."""
+def _run_with_progress(enhancer: Any, jobs: list[Any], batch_size: int, report: Any,
+                       show: bool = True) -> Any:
+    """``run_jobs`` into ``report`` under one rich progress bar (only on a terminal, and
+    only on rank 0 under torchrun)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -95,9 +113,9 @@ def _run_with_progress(enhancer: Any, jobs: list[Any], batch_size: int) -> Any:
     console = Console(stderr=True)
     columns = (TextColumn("enhancing"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+    with Progress(*columns, console=console, disable=not (show and console.is_terminal)) as progress:
         task = progress.add_task("enhance", total=len(jobs))
-        return run_jobs(enhancer, jobs, batch_size=batch_size,
+        return run_jobs(enhancer, jobs, batch_size=batch_size, report=report,
                         on_done=lambda n: progress.advance(task, n),
                         on_error=lambda _src, why: console.print(
                             f"error: {why}", markup=False, highlight=False, soft_wrap=True))

@@ -97,8 +97,8 @@ def plan_jobs(inputs: list[str], out: str | Path, *, recursive: bool = False,
     """
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown output format '{fmt}'; use one of {', '.join(FORMATS)}")
-    if "/" in suffix or "\\" in suffix or suffix in (".", ".."):
-        raise UsageError(f"--suffix '{suffix}' must not contain path separators")
+    if "/" in suffix or "\\" in suffix or ".." in suffix or suffix == "." or "\0" in suffix:
+        raise UsageError(f"--suffix '{suffix}' must not contain path separators or '..'")
     root = Path(out).resolve()
     files, missing = expand_inputs(inputs, recursive, exclude=root)
     plan, owner = Plan(missing=missing), {}

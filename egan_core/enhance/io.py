@@ -74,6 +74,12 @@ def read_image(path: str | Path) -> np.ndarray:
     except (OSError, SyntaxError, ValueError, cv2.error) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
         raise InputError(f"'{path}': corrupt or truncated image ({first})") from None
+    except InputError:
+        raise
+    except Exception as exc:  # decoders of crafted files raise anything (NotImplementedError...)
+        first = (str(exc).splitlines() or [""])[0][:160]
+        raise InputError(f"'{path}': corrupt or unsupported image ({type(exc).__name__}: {first})"
+                         ) from None
 
 
 def pil_to_float(im: Image.Image) -> np.ndarray:

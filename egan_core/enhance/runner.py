@@ -2,6 +2,11 @@
 
 One bad file fails alone: its error is recorded (and reported through ``on_error``)
 and every other file is still written.
+
+Under ``torchrun`` every rank plans the same sorted inputs, takes every ``world``-th of
+them (:func:`shard_plan`), joins a gloo group before any work (:func:`start_group`), so
+that a rank dying later is noticed instead of waited for, and hands its :class:`Report`
+to the others at the end (:func:`gather_reports`); rank 0 prints the summary.
 """
 
 from __future__ import annotations
@@ -11,29 +16,72 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
-from egan_core.enhance.files import Job
+from egan_core.enhance.files import Job, Plan
 from egan_core.enhance.io import read_image, to_uint8, write_image
 from egan_core.enhance.pipeline import Enhancer
 from egan_core.enhance.video import enhance_video
 from egan_core.errors import EganError
 
+T = TypeVar("T")
+
+#: How long a rank that is done waits for the slowest one at the summary. Long: the group
+#: is connected before any work, so a rank that dies is noticed at once (gloo sees the
+#: closed connection); only a rank that is alive but stuck is waited for this long.
+SUMMARY_TIMEOUT = timedelta(days=7)
+#: Failed inputs named in the summary line (the rest are counted).
+SUMMARY_NAMES = 10
+
+_group: Any = None  # the summary group of this process (None: alone, or not started yet)
+_own_default_group = False  # whether start_group created the default process group
+
 
 @dataclass
 class Report:
-    """What a run did: files written and ``(input, reason)`` of each failure."""
+    """What a run did: files written, ``(input, reason)`` of each failure, outputs kept.
+
+    ``errors`` holds ``(rank, reason)`` of a rank that broke down as a whole (its enhancer
+    could not be built, say); its unfinished inputs are in ``failed`` too.
+    """
 
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
 
     def merge(self, other: Report) -> None:
         """Add another report's results (another rank's, for instance)."""
         self.written += other.written
         self.failed += other.failed
+        self.skipped += other.skipped
+        self.errors += other.errors
+
+    def fail_unfinished(self, jobs: Sequence[Job], reason: str) -> None:
+        """Count every job of ``jobs`` neither written nor failed yet as failed for ``reason``."""
+        finished = {str(p) for p in self.written} | {src for src, _ in self.failed}
+        self.failed += [(str(job.source), reason) for job in jobs
+                        if str(job.target) not in finished and str(job.source) not in finished]
+
+    def summary(self, total: int, missing: Sequence[str] = ()) -> str:
+        """``"3 of 10 failed: a.png, b.png, c.png"`` (inputs not found counted first)."""
+        names = [*missing, *sorted(src for src, _ in self.failed)]
+        shown = ", ".join(names[:SUMMARY_NAMES])
+        more = f" and {len(names) - SUMMARY_NAMES} more" if len(names) > SUMMARY_NAMES else ""
+        return f"{len(names)} of {total} failed: {shown}{more}"
+
+    def rank_errors(self) -> list[str]:
+        """One line per distinct rank-level error, naming the ranks it happened on."""
+        ranks: dict[str, list[int]] = {}
+        for rank, reason in self.errors:
+            ranks.setdefault(reason, []).append(rank)
+        return [f"{reason} (rank{'s' if len(r) > 1 else ''} {', '.join(map(str, sorted(r)))})"
+                for reason, r in ranks.items()]
 
 
 def rank_and_world() -> tuple[int, int]:
@@ -41,23 +89,85 @@ def rank_and_world() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
-def shard(jobs: Sequence[Job]) -> list[Job]:
+def shard(jobs: Sequence[T]) -> list[T]:
     """This process's share of the sorted ``jobs`` under ``torchrun`` (all when not distributed)."""
     rank, world = rank_and_world()
     return list(jobs[rank::world]) if world > 1 else list(jobs)
 
 
+def shard_plan(plan: Plan) -> Plan:
+    """This rank's share of ``plan``: every ``world``-th of all its outputs, written or not.
+
+    Sharding the full sorted list (not just the outputs still missing) keeps the ranks in
+    agreement even when one plans after another has started writing, and lets a rerun
+    (possibly with another number of ranks) resume where an interrupted one stopped.
+    Inputs not found are everyone's (rank 0 reports them).
+    """
+    if rank_and_world()[1] <= 1:
+        return plan
+    pending = set(plan.jobs)
+    mine = shard(sorted([*plan.jobs, *plan.skipped], key=lambda job: str(job.source)))
+    return Plan(jobs=[job for job in mine if job in pending],
+                skipped=[job for job in mine if job not in pending], missing=list(plan.missing))
+
+
+def start_group() -> None:
+    """Connect to the other ranks (gloo) before any work; a no-op when not distributed.
+
+    Raises:
+        EganError: the ranks cannot reach each other (torchrun's rendezvous settings).
+    """
+    global _group, _own_default_group
+    if rank_and_world()[1] <= 1 or _group is not None:
+        return
+    import torch.distributed as dist
+
+    try:
+        if not dist.is_initialized():
+            dist.init_process_group("gloo")
+            _own_default_group = True
+        _group = dist.new_group(backend="gloo", timeout=SUMMARY_TIMEOUT)
+    except (RuntimeError, ValueError) as exc:
+        raise EganError(f"cannot connect to the other ranks: {_first_line(exc)}") from None
+
+
+def end_group() -> None:
+    """Leave the summary group (and the default group, when :func:`start_group` made it)."""
+    global _group, _own_default_group
+    if _group is None:
+        return
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group(_group)
+        if _own_default_group:
+            dist.destroy_process_group()
+    _group, _own_default_group = None, False
+
+
 def gather_reports(report: Report) -> Report:
-    """Every rank's results combined (gloo ``all_gather_object``); ``report`` when alone."""
+    """Every rank's results combined (gloo ``all_gather_object``); ``report`` when alone.
+
+    Every rank must call it, whether it had work or not. Leaves the group afterwards.
+
+    Raises:
+        EganError: another rank died before handing in its report.
+    """
     _, world = rank_and_world()
     if world <= 1:
         return report
     import torch.distributed as dist
 
-    if not dist.is_initialized():
-        dist.init_process_group("gloo")
+    start_group()
     parts: list[Report | None] = [None] * world
-    dist.all_gather_object(parts, report)
+    try:
+        dist.all_gather_object(parts, report, group=_group)
+    except RuntimeError as exc:
+        raise EganError(f"another rank stopped before the summary ({_first_line(exc)}); the"
+                        " files written so far are kept: run the same command again to finish"
+                        ) from None
+    finally:
+        end_group()
     merged = Report()
     for part in parts:
         if part is not None:
@@ -67,7 +177,8 @@ def gather_reports(report: Report) -> Report:
 
 def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
              on_done: Callable[[int], None] | None = None,
-             on_error: Callable[[str, str], None] | None = None) -> Report:
+             on_error: Callable[[str, str], None] | None = None,
+             report: Report | None = None) -> Report:
     """Enhance every job's source into its target.
 
     Images of the same size that follow each other are enhanced together, up to
@@ -79,8 +190,12 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
         batch_size: most images per forward pass (also frames per pass in videos).
         on_done: called with the number of jobs finished (written or failed).
         on_error: called with ``(input, reason)`` for each failure, as it happens.
+        report: filled in as the jobs finish (so a caller keeps partial results even if
+            this raises); a new one by default.
+
+    Any exception a file causes (reading, enhancing, writing) fails that file alone.
     """
-    report = Report()
+    report = Report() if report is None else report
     batch_size = max(1, batch_size)
 
     def fail(job: Job, reason: str) -> None:
@@ -103,7 +218,7 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
             del arrays
             out = enhancer.process(x).permute(0, 2, 3, 1).numpy()
             del x
-        except (EganError, RuntimeError, MemoryError) as exc:
+        except Exception as exc:  # whatever a stage raises fails its batch alone
             for job in batch:
                 fail(job, f"'{job.source}': enhancement failed: {_first_line(exc)}")
             done(len(batch))
@@ -111,7 +226,7 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
         for job, image in zip(batch, out, strict=True):
             try:
                 report.written.append(write_image(job.target, to_uint8(image), job.fmt))
-            except (EganError, OSError, ValueError) as exc:
+            except Exception as exc:
                 fail(job, f"'{job.source}': cannot write '{job.target}': {_first_line(exc)}")
             done()
 
@@ -137,7 +252,7 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
                     report.written.append(job.target)
                 except EganError as exc:
                     fail(job, str(exc))
-                except (RuntimeError, OSError) as exc:
+                except Exception as exc:
                     fail(job, f"'{job.source}': {_first_line(exc)}")
                 done()
                 fill()
@@ -147,6 +262,11 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
                 del future  # the future holds the image too
             except EganError as exc:
                 fail(job, str(exc))
+                done()
+                fill()
+                continue
+            except Exception as exc:  # an unforeseen decoder error
+                fail(job, f"'{job.source}': cannot read: {_first_line(exc)}")
                 done()
                 fill()
                 continue
