@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -270,7 +271,11 @@ def load_recipe(
         source, stem = str(file), file.stem
     if not isinstance(raw, dict):
         raise RecipeError(f"a recipe must be a mapping of keys, got {type(raw).__name__}")
-    for key, value in _parse_overrides(overrides):
+    parsed = _parse_overrides(overrides)
+    if "losses" not in raw and any(k.startswith("losses.") for k, _ in parsed):
+        # `--set losses.tv.weight=0.1` adds to the default losses rather than replacing them
+        raw["losses"] = copy.deepcopy(DEFAULTS["losses"])
+    for key, value in parsed:
         _set_path(raw, key, value)
     return parse_recipe(raw, registries or get_registries(), source=source, default_name=stem)
 
@@ -350,6 +355,7 @@ def parse_recipe(
         d_name = _typed(d_raw.pop("name", "global_local"), str, "model.discriminator.name")
         discriminator = _component(registries, "discriminators", d_name, d_raw,
                                    "model.discriminator", extra_valid=("name",))
+        _check_patch_fits(dataset, discriminator)
 
     adv = _section(raw, "adversarial")
     _check_keys(adv, DEFAULTS["adversarial"], "adversarial.")
@@ -377,6 +383,8 @@ def parse_recipe(
             raise RecipeError(f"losses.{loss_name} must be a mapping like {{weight: 1.0}}")
         spec = dict(spec)
         weight = float(_typed(spec.pop("weight", 1.0), float, f"losses.{loss_name}.weight"))
+        if not math.isfinite(weight):
+            raise RecipeError(f"losses.{loss_name}.weight must be a finite number, got {weight}")
         comp = _component(registries, "losses", str(loss_name), spec, f"losses.{loss_name}",
                           extra_valid=("weight",))
         if _is_adversarial(registries.losses.get(comp.name)) is True:
@@ -433,6 +441,8 @@ def _train_spec(t: Mapping[str, Any]) -> TrainSpec:
     lr = float(get("lr", float))
     if lr <= 0:
         raise RecipeError(f"train.lr must be > 0, got {lr}")
+    if not math.isfinite(lr):
+        raise RecipeError(f"train.lr must be a finite number, got {lr}")
     precision = get("precision", str)
     if precision not in _PRECISIONS:
         raise RecipeError(f"train.precision must be one of {', '.join(_PRECISIONS)}, got '{precision}'")
@@ -469,6 +479,19 @@ def _component(
     resolved = component_kwargs(factory, kwargs, where, f"{getattr(registries, kind).singular} '{name}'",
                                 INJECTED, extra_valid)
     return Component(name, MappingProxyType(_freeze(resolved)))
+
+
+def _check_patch_fits(dataset: Component, discriminator: Component) -> None:
+    """The discriminator's patches are cropped from the training images: ``data.size`` must
+    exceed ``model.discriminator.patch_size`` (crop offsets run over ``[0, size - s - 1]``)."""
+    size, patch = dataset.kwargs.get("size"), discriminator.kwargs.get("patch_size")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (size, patch)):
+        return
+    if size <= patch:
+        raise RecipeError(
+            f"data.size ({size}) must be larger than model.discriminator.patch_size ({patch}):"
+            " the patches are cropped from the training images; raise data.size or lower the patch size"
+        )
 
 
 def _is_adversarial(factory: Any) -> bool | None:

@@ -92,7 +92,7 @@ def test_loss_shorthand_null_sections_and_no_discriminator(
 @pytest.mark.parametrize(
     ("key", "listed"),
     [
-        ("epochs", "valid keys here: name, seed, data, model, adversarial, losses, vgg, train"),
+        ("epochs", "valid keys here: name, seed, data, model, adversarial, losses, vgg, validation, train"),
         ("train.epoch", "did you mean 'train.epochs'? valid keys here: train.epochs,"),
         ("model.gen", "valid keys here: model.generator, model.discriminator"),
         ("adversarial.globl", "did you mean 'adversarial.global'?"),
@@ -329,3 +329,10 @@ def test_packaged_recipes_resolve_from_any_directory(
     assert f"the installed configs folder '{configs_dir()}'" in message
     for name in shipped:
         assert f"recipes/{name}" in message
+
+
+def test_loss_override_adds_to_the_default_losses() -> None:
+    from egan_core import load_recipe
+
+    recipe = load_recipe({"name": "x"}, ["losses.exposure.weight=0.5"])
+    assert [(s.name, s.weight) for s in recipe.losses] == [("relu5_1", 1.0), ("exposure", 0.5)]
