@@ -1,0 +1,48 @@
+"""Turn a trained checkpoint into egan's shipped default model (fp16 safetensors).
+
+    python scripts/make_default_model.py runs/distill_official/checkpoints/latest.pt
+
+writes ``egan_plugins/weights/default.safetensors`` (weights in float16, BatchNorm counters
+as they are) with the generator's name and kwargs in the file's metadata, so
+``egan_core.model_loading.load_generator`` rebuilds it without any code from the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from egan_core.checkpoint import atomic_write, load_checkpoint
+
+OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "default.safetensors"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    state = load_checkpoint(args.checkpoint)
+    gen = state["generator"]
+    weights = {k: (v.half() if v.is_floating_point() else v).contiguous()
+               for k, v in gen["state_dict"].items()}
+    meta = {"name": gen["name"], "kwargs": json.dumps(gen["kwargs"]),
+            "source": "egan recipes/distill_official.yaml (see MODEL.md)",
+            "step": str(state["step"])}
+
+    def write(tmp: str) -> None:
+        from safetensors.torch import save_file
+
+        save_file(weights, tmp, metadata=meta)
+
+    atomic_write(args.out, write)
+    size = args.out.stat().st_size / 2**20
+    print(f"wrote {args.out} ({size:.1f} MiB, step {state['step']}, {len(weights)} tensors)")
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    main()
