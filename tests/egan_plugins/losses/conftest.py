@@ -1,19 +1,8 @@
-"""Tiny CPU tensors: one intra-op thread is faster than two on a shared, busy machine."""
+"""Loss tests share one random-weights VGG16, built once and quietly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True, scope="session")
