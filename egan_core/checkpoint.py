@@ -6,6 +6,7 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -42,14 +43,28 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
         # mkstemp makes the file private (0600); give it the mode a plain open() would
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise CheckpointError(_write_error(path, exc)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        # writers wrap a failed write (disk full, file too large) in their own errors:
+        # torch.save raises RuntimeError with the OSError as its context
+        cause = _os_error(exc)
+        if cause is not None:
+            raise CheckpointError(_write_error(path, cause)) from None
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """``exc`` itself or the OSError behind it (its ``__cause__``/``__context__`` chain)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _write_error(path: Path, exc: OSError) -> str:
@@ -79,7 +94,14 @@ def _fsync_dir(folder: Path) -> None:
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Save an egan checkpoint dict atomically (``format``/``version`` keys added)."""
     data = {"format": FORMAT, "version": VERSION, **payload}
-    return atomic_write(path, lambda tmp: torch.save(data, tmp))
+
+    def write(tmp: str) -> None:
+        # through a Python file object, so a failed write (disk full) surfaces as an
+        # OSError in the chain instead of an opaque error of torch's own file writer
+        with open(tmp, "wb") as fh:
+            torch.save(data, fh)
+
+    return atomic_write(path, write)
 
 
 def save_safetensors(path: str | Path, tensors: Mapping[str, torch.Tensor]) -> Path:
@@ -111,7 +133,11 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
                 f"checkpoint '{path}' is not a readable safetensors file ({_first_line(exc)})"
             ) from None
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols it did not write; the file is refused or
+            # read all the same, and the warning would break the one-line error
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(_refusal(path, str(exc))) from None
     except PermissionError as exc:
@@ -119,6 +145,11 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(
             f"checkpoint '{path}' is truncated or corrupt ({_first_line(exc)}); use another copy"
+        ) from None
+    except Exception as exc:  # garbage bytes trip torch's reader in many ways (struct.error...)
+        raise CheckpointError(
+            f"checkpoint '{path}' is truncated or corrupt ({type(exc).__name__}: {_first_line(exc)});"
+            " use another copy"
         ) from None
 
 

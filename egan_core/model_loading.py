@@ -14,7 +14,6 @@ Three kinds of file are recognised, all read without running code
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from egan_core.checkpoint import FORMAT, load_file
 from egan_core.errors import CheckpointError, EganError
 from egan_core.plugins import get_registries
 from egan_core.registry import Registries
+from egan_core.signature import component_kwargs
 
 #: Generator assumed for weights that do not say which one they belong to.
 DEFAULT_GENERATOR = "attention_unet"
@@ -40,10 +40,7 @@ def load_generator(path: str | Path, registries: Registries | None = None) -> nn
     """
     path = Path(path)
     registries = registries or get_registries()
-    try:
-        data = load_file(path)
-    except struct.error as exc:  # garbage bytes can trip torch's unpickler this way
-        raise CheckpointError(f"checkpoint '{path}' is truncated or corrupt ({exc})") from None
+    data = load_file(path)
     if path.suffix.lower() == ".safetensors":
         name, kwargs = _safetensors_header(path)
         model = _from_parts(path, registries, name, kwargs, data, fallback=True)
@@ -51,8 +48,10 @@ def load_generator(path: str | Path, registries: Registries | None = None) -> nn
         spec = data.get("generator")
         if not isinstance(spec, Mapping) or not {"name", "state_dict"} <= set(spec):
             raise CheckpointError(f"egan checkpoint '{path}' holds no generator weights")
-        kwargs = dict(spec.get("kwargs") or {})
-        model = _from_parts(path, registries, spec["name"], kwargs, spec["state_dict"])
+        kwargs = spec.get("kwargs") or {}
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise CheckpointError(f"egan checkpoint '{path}': generator kwargs must map names to values")
+        model = _from_parts(path, registries, spec["name"], dict(kwargs), spec["state_dict"])
     elif isinstance(data, Mapping):
         model = _from_foreign(path, registries, data)
     else:
@@ -79,13 +78,15 @@ def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str,
                 state_dict: Any, fallback: bool = False) -> nn.Module:
     """``registries.generators[name](**kwargs)`` with ``state_dict`` loaded strictly."""
     factory = registries.generators.get(name)
-    try:
+    try:  # the stored kwargs are untrusted: checked like a recipe's before the call
+        kwargs = component_kwargs(factory, kwargs, "generator.kwargs", f"generator '{name}'")
         model = factory(**kwargs)
-    except TypeError as exc:
-        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs ({exc})") from None
+    except Exception as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs ({first})") from None
     try:
         model.load_state_dict(dict(state_dict), strict=True)
-    except (RuntimeError, TypeError, ValueError) as exc:
+    except Exception as exc:  # untrusted values: anything but tensors fails somewhere in here
         if fallback and isinstance(state_dict, Mapping):
             return _from_foreign(path, registries, state_dict)
         first = (str(exc).splitlines() or [""])[0][:200]
@@ -106,6 +107,8 @@ def _from_foreign(path: Path, registries: Registries, state_dict: Mapping[str, A
             return loader(state_dict)
         except CheckpointError as exc:
             reasons.append(f"{entry.name}: {exc}")
+        except Exception as exc:  # a loader tripping over untrusted keys or values
+            reasons.append(f"{entry.name}: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}")
     tried = "; ".join(reasons) if reasons else "no registered generator reads foreign weights"
     raise CheckpointError(f"'{path}' is not a checkpoint of any registered generator ({tried})")
 

@@ -29,6 +29,11 @@ def instantiate(factory: Any, kwargs: Any, where: str, **injected: Any) -> Any:
         raise
     except (TypeError, ValueError) as exc:
         raise RecipeError(f"{where}: {exc}") from None
+    except (RuntimeError, IndexError, KeyError, ArithmeticError) as exc:
+        # a kwarg out of range deep inside a component (a width of 0: torch's IndexError)
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise RecipeError(f"{where}: the component cannot be built with these values"
+                          f" ({type(exc).__name__}: {first}); check the keys under {where}") from None
 
 
 def build_generator(recipe: Recipe, registries: Registries) -> nn.Module:

@@ -77,6 +77,10 @@ def train(
             dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     try:
         return _Run(recipe, registries, Path(out), dev, rank, world, quiet).run(resume)
+    except OSError as exc:  # a folder that cannot be made, a full disk: one line, no traceback
+        where = exc.filename if exc.filename is not None else out
+        raise EganError(f"cannot write '{where}': {exc.strerror or exc}; check that --out '{out}' is"
+                        " a writable folder with free space (the last checkpoint is kept)") from None
     finally:
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()
@@ -160,19 +164,23 @@ class _Run:
                 parts.discriminator.load_state_dict(state["discriminator"]["state_dict"])
             for key, opt in parts.optimizers.items():
                 opt.load_state_dict(state["optimizers"][key])
-        except (KeyError, TypeError, RuntimeError) as exc:
-            raise EganError(f"--resume: '{self.latest}' does not fit this recipe ({str(exc)[:150]});"
+            for name, module in (("generator", parts.generator), ("discriminator", parts.discriminator)):
+                saved = state.get("grads", {}).get(name, {})
+                if module is not None:
+                    for key, p in module.named_parameters():
+                        p.grad = saved[key].to(p.device) if key in saved else None
+            if self.scaler is not None and state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+            torch.set_rng_state(state["rng"]["torch"].cpu())
+            random.setstate(_as_tuple(state["rng"]["python"]))
+            counters = (state["epoch"], state["batch"], state["step"])
+            if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counters):
+                raise ValueError(f"epoch, batch and step must be counts, got {counters}")
+        except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
+            detail = " ".join(str(exc).split())[:150]
+            raise EganError(f"--resume: '{self.latest}' does not fit this recipe ({detail});"
                             " resume with the recipe that made it") from None
-        for name, module in (("generator", parts.generator), ("discriminator", parts.discriminator)):
-            saved = state.get("grads", {}).get(name, {})
-            if module is not None:
-                for key, p in module.named_parameters():
-                    p.grad = saved[key].to(p.device) if key in saved else None
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"]["torch"].cpu())
-        random.setstate(_as_tuple(state["rng"]["python"]))
-        return state["epoch"], state["batch"], state["step"]
+        return counters
 
     # -- the loop ------------------------------------------------------------------------
     def _backward(self, step: int) -> Any:
@@ -227,15 +235,21 @@ class _Run:
         reporter.update(step, None)
         last: dict[str, Any] = {}
         restore_signal = self._install_sigint()
+        failed = True
         try:
             last = self._loop(sampler, epoch, batch_done, step, limit, epochs, reporter, board)
+            failed = False
         finally:
             restore_signal()
             reporter.close()
             if board is not None:
                 board.close()
             if self.is_main and self.log.path.is_file():
-                save_image(self.dir / "loss_curve.png", loss_curve(self.log.read()))
+                try:
+                    save_image(self.dir / "loss_curve.png", loss_curve(self.log.read()))
+                except (EganError, OSError):
+                    if not failed:  # never hide the error that stopped the run
+                        raise
         if self.is_main:
             reporter.message(f"checkpoint: {self.latest}")
         if self.stop_requested:

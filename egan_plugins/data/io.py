@@ -15,7 +15,9 @@ from egan_core.errors import InputError
 #: File endings (lower case) treated as images when a folder is listed.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 
-_READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, cv2.error)
+#: Decoders of crafted or damaged files raise far more than OSError (NotImplementedError,
+#: struct.error, IndexError...): every one of them means "this file cannot be read".
+_READ_ERRORS = (Exception,)
 
 
 def is_image(path: Path) -> bool:

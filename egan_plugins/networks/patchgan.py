@@ -58,6 +58,10 @@ class GlobalLocalDiscriminator(nn.Module):
         if patches < 0 or patch_size < 1:
             raise EganError(f"model.discriminator: patches must be >= 0 and patch_size >= 1, "
                             f"got patches={patches}, patch_size={patch_size}")
+        for key, value, low in (("ndf", ndf, 1), ("global_layers", global_layers, 0),
+                                ("local_layers", local_layers, 0)):
+            if value < low:
+                raise EganError(f"model.discriminator.{key} must be >= {low}, got {value}")
         self.global_d = NoNormPatchGAN(3, ndf, global_layers)
         self.local_d = NoNormPatchGAN(3, ndf, local_layers)
         self.num_patches = 1 + patches
