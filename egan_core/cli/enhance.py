@@ -67,7 +67,7 @@ def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_pa
     if not plan.jobs and not plan.skipped:
         raise InputError(f"no images or videos found in {', '.join(inputs)}")
     for given in plan.missing if main else ():
-        click.echo(f"error: '{given}': no such file, folder or matching image", err=True)
+        click.echo(f"error: {one_line(repr(given))}: no such file, folder or matching image", err=True)
     mine = shard_plan(plan)  # under torchrun: every world-th input, written or not
     report = Report(skipped=[job.target for job in mine.skipped])
     if world == 1 and report.skipped:
@@ -90,7 +90,7 @@ def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_pa
     failed = len(plan.missing) + len(report.failed)
     if main:
         for line in report.rank_errors():
-            click.echo(f"error: {line}", err=True)
+            click.echo(f"error: {one_line(line)}", err=True)
         if world > 1 and report.skipped:
             click.echo(f"skipped {len(report.skipped)} existing output(s) (use --overwrite to replace)")
         if plan.jobs:
@@ -99,6 +99,11 @@ def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_pa
         raise SystemExit(1)  # rank 0 alone prints the summary
     if failed:
         raise EganError(report.summary(total, plan.missing))
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks escaped: file names may hold them, error lines must not."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _run_with_progress(enhancer: Any, jobs: list[Any], batch_size: int, report: Any,
@@ -118,4 +123,5 @@ def _run_with_progress(enhancer: Any, jobs: list[Any], batch_size: int, report: 
         return run_jobs(enhancer, jobs, batch_size=batch_size, report=report,
                         on_done=lambda n: progress.advance(task, n),
                         on_error=lambda _src, why: console.print(
-                            f"error: {why}", markup=False, highlight=False, soft_wrap=True))
+                            f"error: {one_line(why)}", markup=False, highlight=False,
+                            soft_wrap=True))

@@ -138,3 +138,21 @@ def test_each_bad_file_fails_alone_and_the_rest_is_enhanced(tmp_path: Path, egan
     ])
     _check(clahe, tmp_path / "clahe", source)
     _check(gan, tmp_path / "gan", source)
+
+
+def test_error_lines_stay_single_lines_for_names_with_newlines(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "bad\nname.png").write_bytes(b"not an image at all")
+    (src / "fine.png").write_bytes(_bytes(Image.new("RGB", (40, 30), (20, 30, 40)), "PNG"))
+    proc = subprocess.run([sys.executable, "-m", "egan_core", "enhance", str(src), "--out",
+                           str(tmp_path / "out"), "--enhancer", "clahe"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert lines and all(line.startswith("error:") for line in lines), proc.stderr
+    assert any("bad\\nname.png" in line for line in lines)
+    assert (tmp_path / "out" / "fine.png").is_file()
