@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from egan_core.errors import CheckpointError
+from egan_core.errors import CheckpointError, RecipeError
 from egan_plugins.networks.init import init_weights, seeded
 
 #: Spatial sizes are padded to a multiple of this (four 2x poolings).
@@ -55,6 +55,8 @@ class AttentionUNet(nn.Module):
     def __init__(self, base_channels: int = 32, align_corners: bool = False,
                  seed: int = 0) -> None:
         super().__init__()
+        if base_channels < 1:
+            raise RecipeError(f"model.generator.base_channels must be >= 1, got {base_channels}")
         self.align_corners = align_corners
         widths = [base_channels * 2**i for i in range(5)]
         self._block("1_1", 4, widths[0])
