@@ -9,7 +9,10 @@ process of its own (peak RSS includes the ~0.5 GB of torch itself):
   NCHW, fp32: the obvious way to run the model.
 - ``egan default``: ``egan_core.load_enhancer(checkpoint=..)`` with every default
   (precision auto, channels_last, inference mode, automatic tiling) on an HxWx3 uint8
-  array, conversions included.
+  array, conversions included. On the CPU that runs attention_unet's inference-only form
+  (BatchNorms folded into the convolutions, LeakyReLU fused into them, oneDNN-packed
+  weights, bf16 where the probe allows it; small operations on one thread).
+- ``--threads N``: torch intra-op threads for both paths (0 = torch's default).
 - ``--big``: a 6000x4000 (24 MP) PNG through the ``egan enhance`` file path (read, tiles
   of 512, write); prints its peak RSS (target < 3 GB).
 """
@@ -85,8 +88,11 @@ def _default_fn(checkpoint: str) -> Any:
     return egan_core.load_enhancer(checkpoint=checkpoint)
 
 
-def _speed(checkpoint: str, height: int, width: int, repeats: int) -> dict[str, Any]:
+def _speed(checkpoint: str, height: int, width: int, repeats: int,
+           threads: int = 0) -> dict[str, Any]:
     """Both paths in one process, timed alternately so machine load hits both alike."""
+    if threads:
+        torch.set_num_threads(threads)
     image = _image(height, width)
     eager = _eager_fn(checkpoint)
     start = time.perf_counter()
@@ -151,7 +157,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--big", action="store_true", help="also the 24 MP tiled run")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     height, width = 480, 640
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = str(Path(tmp) / "bench.pt")
@@ -159,7 +168,7 @@ def main() -> None:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
               f"cuda: {torch.cuda.is_available()}; image {width}x{height}, "
               f"median of {args.repeats}")
-        speed = _isolated(_speed, ckpt, height, width, args.repeats)
+        speed = _isolated(_speed, ckpt, height, width, args.repeats, args.threads)
         for name, key in (("eager fp32", "eager"), ("egan default", "default")):
             rss = _isolated(_memory, key, ckpt, height, width)["rss_mb"]
             what = "fp32, NCHW, no_grad" if key == "eager" else speed["precision"]

@@ -20,12 +20,23 @@ import torch
 from PIL import Image
 
 from egan_core.enhance.io import pil_to_float, to_uint8
+from egan_core.enhance.runtime import serial_if_small
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
 
 Stage = Callable[[torch.Tensor], torch.Tensor]
 #: Largest strength accepted (2 doubles every residual).
 MAX_STRENGTH = 2.0
+
+
+def _all_finite(y: torch.Tensor) -> bool:
+    """Whether ``y`` has no NaN or inf: one reduction (min and max propagate NaN)."""
+    if y.numel() == 0:
+        return True
+    if not y.is_floating_point():
+        return True
+    lo, hi = torch.aminmax(y)
+    return bool(torch.isfinite(lo) & torch.isfinite(hi))
 
 
 class Enhancer:
@@ -99,10 +110,15 @@ class Enhancer:
                 if y.shape != x.shape:
                     raise EganError(f"enhancer '{name}' returned shape {tuple(y.shape)} "
                                     f"for an input of shape {tuple(x.shape)}")
-                if not bool(torch.isfinite(y).all()):
-                    raise EganError(f"enhancer '{name}' produced non-finite values (NaN or inf);"
-                                    " check its checkpoint, or try --precision fp32")
-                x = torch.lerp(x, y.to(x.device, torch.float32), self.strength).clamp_(0.0, 1.0)
+                with serial_if_small(y.numel()):
+                    if not _all_finite(y):
+                        raise EganError(f"enhancer '{name}' produced non-finite values (NaN or "
+                                        "inf); check its checkpoint, or try --precision fp32")
+                    y = y.to(x.device, torch.float32)
+                    if self.strength == 1.0:  # lerp(x, y, 1) is y exactly: skip a pass
+                        x = y.clamp(0.0, 1.0)
+                    else:
+                        x = torch.lerp(x, y, self.strength).clamp_(0.0, 1.0)
         return x.cpu()
 
     @staticmethod

@@ -2,19 +2,29 @@
 
 ``precision="auto"`` picks bf16 only where the device runs it natively (so it is the
 faster path) *and* its output on a probe image stays within :data:`MIN_PSNR` dB of
-fp32; the decision is made once per model (weights fingerprint) and device, then cached.
-Both paths use channels_last and ``torch.inference_mode``.
-``torch.compile`` is not used: on CPU its start-up (tens of seconds) does not pay for
-the handful of images a typical run enhances, and bf16 + channels_last already gives
-the bulk of the speed-up.
+the plain fp32 forward; the decision is made once per model (weights fingerprint) and
+device, then cached. Both paths use channels_last and ``torch.inference_mode``.
+
+A generator may offer an inference-only form of itself: a method
+``inference_form(dtype, device)`` returning a callable ``(N, 3, H, W)`` [0, 1] ->
+enhanced [0, 1] (float32, not clipped) that computes the same function with fewer
+passes (``attention_unet``'s folds its BatchNorms into the convolutions and fuses the
+activations into them, see :mod:`egan_plugins.networks.unet_fused`). The runner uses it
+for both precisions; the probe that decides ``auto`` compares it against the plain fp32
+forward, so the 40 dB check covers the fusion as well as the precision.
+``torch.compile`` is not used: on CPU its start-up (tens of seconds, per input shape)
+does not pay for the handful of images a typical run enhances; the fused eager form gets
+most of what it would (fused activations, folded normalisation, no dtype round trips).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import math
 import platform
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -69,6 +79,44 @@ def fingerprint(module: nn.Module) -> str:
     return h.hexdigest()
 
 
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+#: Tensors of at most this many elements are processed on one thread by
+#: :func:`serial_if_small` (about a millisecond of work: splitting it across threads
+#: saves less than waking them costs, and on a busy machine waiting for a descheduled
+#: worker thread can cost a whole scheduler slice per operation).
+SERIAL_MAX_ELEMENTS = 1 << 21
+
+
+@contextlib.contextmanager
+def serial_if_small(numel: int, limit: int | None = None) -> Iterator[None]:
+    """Run the enclosed torch operations on one intra-op thread when ``numel <= limit``.
+
+    ``limit`` defaults to :data:`SERIAL_MAX_ELEMENTS` (0 turns this off).
+
+    The thread count is restored afterwards. (It is process-wide: enhancers that run in
+    several Python threads at once should set ``torch.set_num_threads(1)`` themselves.)
+    """
+    threads = torch.get_num_threads()
+    if threads == 1 or numel > (SERIAL_MAX_ELEMENTS if limit is None else limit):
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _inference_form(model: nn.Module, dtype: torch.dtype,
+                    device: torch.device) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The generator's own inference-only form (``inference_form``), if it has one here."""
+    build = getattr(model, "inference_form", None)
+    if build is None:
+        return None
+    form = build(dtype, device)
+    return form if callable(form) else None
+
+
 class GeneratorRunner:
     """Enhancer stage around a generator: ``(N, 3, H, W)`` [0, 1] -> enhanced [0, 1].
 
@@ -92,15 +140,23 @@ class GeneratorRunner:
         self.model = generator.eval().requires_grad_(False).to(
             self.device, memory_format=torch.channels_last)
         self.probe_psnr: float | None = None
+        self._probe_form: Callable[[torch.Tensor], torch.Tensor] | None = None
         if precision == "auto":
             precision, self.probe_psnr = self._choose()
-        if precision == "bf16":
+        if precision == "bf16" and self._probe_form is not None:
+            self.fast: Callable[[torch.Tensor], torch.Tensor] | None = self._probe_form
+        else:
+            self.fast = _inference_form(self.model, _DTYPES[precision], self.device)
+        self._probe_form = None
+        if precision == "bf16" and self.fast is None:
             self.model = self.model.to(torch.bfloat16)
         self.precision = precision
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Enhance ``(N, 3, H, W)`` in [0, 1] (any H, W); returns float32, not clipped."""
         with torch.inference_mode():
+            if self.fast is not None:
+                return self.fast(x.to(self.device, torch.float32))
             return self._forward(self.model, x, self.precision == "bf16")
 
     def _forward(self, model: nn.Module, x: torch.Tensor, bf16: bool) -> torch.Tensor:
@@ -124,10 +180,14 @@ class GeneratorRunner:
         key = (str(self.device), fingerprint(self.model))
         if key not in _DECISIONS:
             probe = probe_image().to(self.device)
-            fast = copy.deepcopy(self.model).to(torch.bfloat16)
+            fast = self._probe_form = _inference_form(self.model, torch.bfloat16, self.device)
             with torch.inference_mode():
                 ref = self._forward(self.model, probe, False).clamp(0, 1)
-                out = self._forward(fast, probe, True).clamp(0, 1)
+                if fast is not None:
+                    out = fast(probe).clamp(0, 1)
+                else:
+                    low = copy.deepcopy(self.model).to(torch.bfloat16)
+                    out = self._forward(low, probe, True).clamp(0, 1)
             quality = psnr(ref, out)
             _DECISIONS[key] = ("bf16" if quality >= MIN_PSNR else "fp32", quality)
         return _DECISIONS[key]

@@ -69,17 +69,33 @@ def build_parts(recipe: Recipe, registries: Registries, device: torch.device) ->
         losses.append((spec.name, loss.to(device), spec.weight))
     t = recipe.train
     betas = (t.beta1, t.beta2)
-    optimizers = {"generator": torch.optim.Adam(generator.parameters(), lr=t.lr, betas=betas)}
+    optimizers = {"generator": _adam(generator, t.lr, betas, device)}
     if disc is not None:
-        optimizers["global_d"] = torch.optim.Adam(disc.global_d.parameters(), lr=t.lr, betas=betas)
+        optimizers["global_d"] = _adam(disc.global_d, t.lr, betas, device)
         if disc.local_d is not None:
-            optimizers["local_d"] = torch.optim.Adam(disc.local_d.parameters(), lr=t.lr, betas=betas)
+            optimizers["local_d"] = _adam(disc.local_d, t.lr, betas, device)
     return Parts(
         generator=generator, generator_fwd=generator, discriminator=disc,
         global_fwd=None if disc is None else disc.global_d,
         local_fwd=None if disc is None else disc.local_d,
         adv_global=adv_global, adv_local=adv_local, losses=losses, optimizers=optimizers,
     )
+
+
+def _adam(module: torch.nn.Module, lr: float, betas: tuple[float, float],
+          device: torch.device) -> torch.optim.Adam:
+    """Adam over ``module``'s parameters; the fused implementation on CPU and CUDA.
+
+    Same algorithm and state as the default one (checkpoints load either way), but one
+    kernel per parameter instead of about six: on a CPU every extra op over a large
+    tensor is another wake-up of the worker threads.
+    """
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=True)
+        except RuntimeError:  # torch < 2.4 has no fused Adam on the CPU
+            pass
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
 
 
 def _adversarial(registries: Registries, name: str, where: str) -> AdversarialLoss:

@@ -19,7 +19,12 @@ from egan_plugins.losses.vgg import VGG16Features, check_layers, shared_vgg
 
 
 def normalised_mse(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of instance-normalised (no affine, eps 1e-5) features."""
+    """Mean squared difference of instance-normalised (no affine, eps 1e-5) features.
+
+    Computed in float32 whatever the features' dtype (autocast leaves ``instance_norm``
+    in bf16 on the CPU; the statistics and the small differences want float32).
+    """
+    fake, target = fake.float(), target.float()
     return torch.mean((F.instance_norm(fake, eps=1e-5) - F.instance_norm(target, eps=1e-5)) ** 2)
 
 
@@ -32,9 +37,20 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 def paired_features(vgg: VGG16Features, fake: torch.Tensor, target: torch.Tensor,
                     layers: Sequence[str]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """VGG features of ``fake`` and ``target`` from one batched call: ``[(f, t), ...]``."""
+    """VGG features of ``fake`` and ``target``: ``[(f, t), ...]``.
+
+    Without a gradient to compute, one batched call. When ``fake`` needs one (training),
+    ``target`` (the low-light input, a constant) goes through the VGG on its own under
+    ``torch.no_grad``: the backward pass then runs through the fake half only instead of
+    computing and discarding the gradient of the target half too.
+    """
+    target = target.to(fake.dtype)
+    if torch.is_grad_enabled() and fake.requires_grad and not target.requires_grad:
+        with torch.no_grad():
+            targets = vgg(target, layers)
+        return list(zip(vgg(fake, layers), targets, strict=True))
     n = fake.shape[0]
-    feats = vgg(torch.cat((fake, target.to(fake.dtype)), 0), layers)
+    feats = vgg(torch.cat((fake, target), 0), layers)
     return [(f[:n], f[n:]) for f in feats]
 
 

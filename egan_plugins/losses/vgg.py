@@ -45,21 +45,35 @@ class Preprocess(nn.Module):
     def __init__(self, kind: str) -> None:
         super().__init__()
         if kind == "imagenet":
-            order = (0, 1, 2)
             scale = [0.5 / s for s in IMAGENET_STD]
             shift = [(0.5 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)]
-        elif kind == "caffe":
-            order, scale, shift = (2, 1, 0), [127.5] * 3, [127.5] * 3
+        elif kind == "caffe":  # channel order reversed in forward
+            scale, shift = [127.5] * 3, [127.5] * 3
         else:
             raise ValueError(f"unknown VGG preprocessing {kind!r}")
         self.kind = kind
-        self.register_buffer("order", torch.tensor(order), persistent=False)
         self.register_buffer("scale", torch.tensor(scale).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("shift", torch.tensor(shift).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, H, W)`` in [-1, 1] -> preprocessed ``(N, 3, H, W)``."""
-        return x.index_select(1, self.order) * self.scale + self.shift
+        """``(N, 3, H, W)`` in [-1, 1] -> preprocessed ``(N, 3, H, W)`` (same memory format)."""
+        if self.kind == "caffe":
+            x = x.flip(1)  # RGB -> BGR (flip keeps channels_last, index_select does not)
+        return x * self.scale + self.shift
+
+
+def _autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The autocast dtype in force for ``device_type`` (None when autocast is off)."""
+    try:
+        if torch.is_autocast_enabled(device_type):
+            return torch.get_autocast_dtype(device_type)
+        return None
+    except (TypeError, AttributeError):  # torch < 2.4: per-device functions
+        if device_type == "cpu" and torch.is_autocast_cpu_enabled():
+            return torch.get_autocast_cpu_dtype()
+        if device_type == "cuda" and torch.is_autocast_enabled():
+            return torch.get_autocast_gpu_dtype()
+        return None
 
 
 class VGG16Features(nn.Module):
@@ -77,6 +91,39 @@ class VGG16Features(nn.Module):
         for name, width in zip(CONVS, WIDTHS, strict=True):
             self.add_module(name, nn.Conv2d(c_in, width, 3, padding=1))
             c_in = width
+        #: (dtype, layout, device) -> (weight versions, prepared (weight, bias) pairs)
+        self._prepared: dict[tuple[object, ...],
+                             tuple[tuple[object, ...], list[tuple[torch.Tensor, torch.Tensor]]]]
+        self._prepared = {}
+
+    def _weights(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """The frozen weights in the dtype and memory format ``x`` will be computed in.
+
+        Under autocast that is the autocast dtype, and channels_last for a channels_last
+        ``x``: converted once and kept (autocast would cast frozen weights again on every
+        call, and mixed layouts make every convolution reorder its data). The copy is
+        remade when a weight changes (new tensor or in-place update). None while some
+        weight requires a gradient (then the modules themselves run).
+        """
+        convs = [self.get_submodule(name) for name in CONVS]
+        params = [p for conv in convs for p in (conv.weight, conv.bias)]
+        if any(p.requires_grad for p in params):
+            return None
+        dtype = params[0].dtype
+        autocast = _autocast_dtype(x.device.type)
+        if autocast is not None and dtype == torch.float32:
+            dtype = autocast
+        layout = (torch.channels_last if x.dim() == 4 and not x.is_contiguous()
+                  and x.is_contiguous(memory_format=torch.channels_last)
+                  else torch.contiguous_format)
+        key = (dtype, layout, x.device)
+        versions = tuple((p.data_ptr(), p._version) for p in params)
+        cached = self._prepared.get(key)
+        if cached is None or cached[0] != versions:
+            prepared = [(conv.weight.detach().to(x.device, dtype).contiguous(memory_format=layout),
+                         conv.bias.detach().to(x.device, dtype)) for conv in convs]
+            cached = self._prepared[key] = (versions, prepared)
+        return cached[1]
 
     def forward(self, x: torch.Tensor, layers: Sequence[str]) -> list[torch.Tensor]:
         """Features of ``x`` at ``layers`` (names from :data:`LAYERS`, e.g. ``relu5_1``).
@@ -90,11 +137,17 @@ class VGG16Features(nn.Module):
         """
         wanted, found = set(layers), {}
         h = self.preprocess(x)
+        prepared = self._weights(h)
+        index = 0
         for step in PLAN:
             if step == "pool":
                 h = F.max_pool2d(h, 2, 2)
                 continue
-            h = F.relu(self.get_submodule(step)(h))
+            if prepared is None:
+                h = F.relu(self.get_submodule(step)(h))
+            else:
+                h = F.relu(F.conv2d(h, *prepared[index], padding=1))
+            index += 1
             tap = "relu" + step[4:]
             if tap in wanted:
                 found[tap] = h

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,17 @@ def _pad(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
 def _crop(x: torch.Tensor, pads: tuple[int, int, int, int], h: int, w: int) -> torch.Tensor:
     left, _, top, _ = pads
     return x[..., top:top + h, left:left + w]
+
+
+def _gate(x: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+    """``x * attention`` in ``x``'s dtype.
+
+    Under autocast the activations are bf16 while the attention map is float32; a plain
+    product would promote the skip tensors (and the concatenations they go into) to
+    float32, only for the next convolution to cast them back. Without autocast both are
+    float32 and this is the plain product.
+    """
+    return x * attention.to(x.dtype)
 
 
 def _act_norm(conv: nn.Module, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -109,25 +120,40 @@ class AttentionUNet(nn.Module):
         conv3 = _act_norm(self.conv3_2, self.bn3_2, x)
         x = _act_norm(self.conv4_1, self.bn4_1, F.max_pool2d(conv3, 2))
         conv4 = _act_norm(self.conv4_2, self.bn4_2, x)
-        x = _act_norm(self.conv5_1, self.bn5_1, F.max_pool2d(conv4, 2)) * att5
+        x = _gate(_act_norm(self.conv5_1, self.bn5_1, F.max_pool2d(conv4, 2)), att5)
         x = _act_norm(self.conv5_2, self.bn5_2, x)
 
-        x = self._up(x, self.deconv5, conv4 * att4)
+        x = self._up(x, self.deconv5, _gate(conv4, att4))
         x = _act_norm(self.conv6_1, self.bn6_1, x)
         x = _act_norm(self.conv6_2, self.bn6_2, x)
-        x = self._up(x, self.deconv6, conv3 * att3)
+        x = self._up(x, self.deconv6, _gate(conv3, att3))
         x = _act_norm(self.conv7_1, self.bn7_1, x)
         x = _act_norm(self.conv7_2, self.bn7_2, x)
-        x = self._up(x, self.deconv7, conv2 * att2)
+        x = self._up(x, self.deconv7, _gate(conv2, att2))
         x = _act_norm(self.conv8_1, self.bn8_1, x)
         x = _act_norm(self.conv8_2, self.bn8_2, x)
-        x = self._up(x, self.deconv8, conv1 * att)
+        x = self._up(x, self.deconv8, _gate(conv1, att))
         x = _act_norm(self.conv9_1, self.bn9_1, x)
         x = F.leaky_relu(self.conv9_2(x), 0.2)
 
         latent = self.conv10(x) * att
         output = latent + img
         return _crop(output, pads, h, w), _crop(latent, pads, h, w)
+
+    def inference_form(self, dtype: torch.dtype,
+                       device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """An inference-only form of this generator (eval mode): ``[0, 1] -> [0, 1]``.
+
+        The same function as ``from_model_range(self(to_model_range(x), A)[0])`` with
+        fewer passes (folded BatchNorms, fused activations; see
+        :mod:`egan_plugins.networks.unet_fused`). A snapshot: later weight changes are
+        not seen. None off the CPU (the plain forward serves there).
+        """
+        if torch.device(device).type != "cpu" or self.training:
+            return None
+        from egan_plugins.networks.unet_fused import FusedAttentionUNet
+
+        return FusedAttentionUNet(self, dtype, device)
 
     @classmethod
     def from_foreign_state_dict(cls, state_dict: Mapping[str, torch.Tensor], *,

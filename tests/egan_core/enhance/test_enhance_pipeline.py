@@ -89,3 +89,22 @@ def test_stages_with_a_tile_attribute_are_tiled() -> None:
     out = Enhancer([stage])(torch.ones(1, 3, 50, 60))
     assert set(stage.shapes) == {(32, 32)}
     assert torch.allclose(out, torch.full_like(out, 0.5))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_any_non_finite_value_is_reported(bad: float) -> None:
+    def poison(t: torch.Tensor) -> torch.Tensor:
+        out = t.clone()
+        out[0, 1, 2, 3] = bad
+        return out
+
+    with pytest.raises(EganError, match="non-finite"):
+        Enhancer([poison], names=["poison"])(torch.rand(1, 3, 4, 5))
+
+
+def test_full_strength_returns_the_clipped_stage_output() -> None:
+    x = torch.rand(2, 3, 5, 6)
+    y = x * 3 - 1
+    torch.testing.assert_close(Enhancer([lambda t: t * 3 - 1])(x), y.clamp(0, 1), rtol=0, atol=0)
+    torch.testing.assert_close(Enhancer([lambda t: t * 3 - 1], strength=0.5)(x),
+                               torch.lerp(x, y, 0.5).clamp(0, 1), rtol=0, atol=0)

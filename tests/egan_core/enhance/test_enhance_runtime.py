@@ -55,3 +55,52 @@ def test_bad_arguments(small_model) -> None:
         GeneratorRunner(small_model(), precision="fp16")
     with pytest.raises(UsageError, match="tile"):
         GeneratorRunner(small_model(), precision="fp32", tile=8)
+
+
+class _NoForm(torch.nn.Module):
+    """A generator without ``inference_form``: the runner's plain path serves it."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, image: torch.Tensor, attention: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.inner(image, attention)
+
+
+def test_the_generators_inference_form_runs_and_the_plain_path_remains(small_model) -> None:
+    x = runtime.probe_image(48)
+    fused = GeneratorRunner(small_model(), precision="fp32")
+    plain = GeneratorRunner(_NoForm(small_model()), precision="fp32")
+    assert fused.fast is not None and plain.fast is None
+    torch.testing.assert_close(fused(x), plain(x), rtol=0, atol=1e-5)
+    fast_plain = GeneratorRunner(_NoForm(small_model()), precision="bf16")
+    assert psnr(plain(x).clamp(0, 1), fast_plain(x).clamp(0, 1)) >= 40.0
+
+
+def test_auto_probes_the_form_it_will_run(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
+    monkeypatch.setattr(runtime, "_DECISIONS", {})
+    runner = GeneratorRunner(small_model(), precision="auto")
+    assert runner.precision == "bf16" and runner.fast is not None
+    x = runtime.probe_image()
+    reference = GeneratorRunner(_NoForm(small_model()), precision="fp32")(x).clamp(0, 1)
+    assert psnr(runner(x).clamp(0, 1), reference) == pytest.approx(runner.probe_psnr)
+
+
+def test_serial_if_small_sets_one_thread_and_restores() -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with runtime.serial_if_small(10):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with runtime.serial_if_small(runtime.SERIAL_MAX_ELEMENTS + 1):
+            assert torch.get_num_threads() == 2
+        with runtime.serial_if_small(10, limit=0):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), runtime.serial_if_small(10):
+            raise RuntimeError("boom")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

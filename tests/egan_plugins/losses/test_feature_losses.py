@@ -120,3 +120,38 @@ def test_gradient_reaches_the_generator_only(cls: type) -> None:
 def test_unknown_layer_is_refused() -> None:
     with pytest.raises(ValueError, match="relu5_1"):
         SelfFeatureLoss("relu9_9", vgg_weights="none")
+
+
+@pytest.mark.parametrize("cls", LOSSES)
+def test_training_path_matches_the_batched_call_in_value_and_gradient(cls: type) -> None:
+    """With a gradient to compute, the (constant) target goes through the VGG separately."""
+    loss = cls(vgg_weights="none")
+    fake, target = _pair(2, 32, seed=3)
+    with torch.no_grad():
+        batched = loss.term(fake, target)  # one batched call
+    leaf = fake.clone().requires_grad_(True)
+    split = loss.term(leaf, target)
+    torch.testing.assert_close(split.detach(), batched, rtol=1e-5, atol=1e-7)
+    split.backward()
+    reference = fake.clone().requires_grad_(True)
+    n = reference.shape[0]
+    layers = ("relu3_3", "relu4_3", "relu5_3") if cls is StyleFeatureLoss else (loss.layer,)
+    feats = loss.vgg(torch.cat((reference, target), 0), layers)
+    pairs = [(f[:n], f[n:]) for f in feats]
+    if cls is StyleFeatureLoss:
+        content = normalised_mse(*pairs[0])
+        style = torch.stack([torch.mean((gram(f) - gram(t)) ** 2) for f, t in pairs]).mean()
+        expected = content + loss.style_weight * style
+    else:
+        expected = normalised_mse(*pairs[0])
+    expected.backward()
+    assert leaf.grad is not None and reference.grad is not None
+    torch.testing.assert_close(leaf.grad, reference.grad, rtol=1e-4, atol=1e-9)
+
+
+def test_normalised_mse_is_computed_in_float32() -> None:
+    fake, target = _pair(2, 8, seed=4)
+    low = normalised_mse(fake.bfloat16(), target.bfloat16())
+    assert low.dtype == torch.float32
+    torch.testing.assert_close(low, normalised_mse(fake.bfloat16().float(),
+                                                   target.bfloat16().float()))

@@ -146,3 +146,27 @@ def test_imagenet_uses_the_hub_cache(torchvision_file: Path, tmp_path: Path,
     monkeypatch.setattr(torch.hub, "download_url_to_file", pytest.fail)
     vgg = build_vgg("imagenet")
     assert vgg.preprocess.kind == "imagenet"
+
+
+def test_frozen_weights_follow_autocast_and_layout_and_are_remade_when_changed() -> None:
+    vgg = VGG16Features("imagenet")
+    with torch.no_grad():
+        for name in ("conv1_1", "conv1_2", "conv2_1"):
+            vgg.get_submodule(name).weight.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
+    vgg.eval().requires_grad_(False)
+    x = _image(2, 16).contiguous(memory_format=torch.channels_last)
+    layers = ("relu2_1",)
+    with torch.no_grad():
+        plain = vgg(x.contiguous(), layers)[0]
+        (cl,) = vgg(x, layers)
+        assert cl.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(cl, plain, rtol=1e-4, atol=1e-4)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            (low,) = vgg(x, layers)
+        assert low.dtype == torch.bfloat16
+        torch.testing.assert_close(low.float(), plain, rtol=0.05, atol=0.05)
+        vgg.conv1_1.weight.mul_(2.0)  # in place: the prepared copy must be remade
+        (changed,) = vgg(x, layers)
+        assert not torch.allclose(changed, cl)
+    vgg.requires_grad_(True)  # trainable: the modules themselves run
+    assert vgg._weights(x) is None

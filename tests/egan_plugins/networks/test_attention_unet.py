@@ -146,3 +146,20 @@ def test_other_architectures_give_a_one_line_checkpoint_error() -> None:
         AttentionUNet.from_foreign_state_dict(sd)
     with pytest.raises(CheckpointError):
         AttentionUNet.from_foreign_state_dict({"conv1_1.weight": "not a tensor"})
+
+
+def test_autocast_keeps_the_gated_skips_in_the_activation_dtype() -> None:
+    """Under bf16 autocast the attention products stay bf16 (no float32 round trip)."""
+    model = AttentionUNet(base_channels=8).eval()
+    x = _image(1, 32, 32)
+    seen: list[torch.dtype] = []
+    handle = model.conv6_1.register_forward_pre_hook(lambda m, args: seen.append(args[0].dtype))
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            out, latent = model(x, attention_map(x))
+    finally:
+        handle.remove()
+    assert seen == [torch.bfloat16]  # cat(deconv5 output, conv4 * att4)
+    assert out.dtype == latent.dtype == torch.float32
+    reference, _ = _run(model, x)
+    torch.testing.assert_close(out, reference, rtol=0, atol=0.1)
