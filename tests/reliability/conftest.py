@@ -8,7 +8,6 @@ nothing lost or written where it should not be.
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -20,20 +19,12 @@ from typing import Any
 import pytest
 
 from egan_core.checkpoint import save_checkpoint
+from egan_core.testing import make_tiny_recipe
 
-#: A recipe that trains in well under a second per step on a CPU (4 steps per epoch).
-TINY_RECIPE: dict[str, Any] = {
-    "name": "tiny",
-    "seed": 3,
-    "data": {"dataset": "synthetic", "size": 48, "length": 8, "batch_size": 2, "workers": 0},
-    "model": {
-        "generator": {"name": "attention_unet", "base_channels": 4},
-        "discriminator": {"name": "global_local", "patches": 2, "patch_size": 16, "ndf": 8},
-    },
-    "losses": {"relu5_1": {"weight": 1.0}},
-    "vgg": {"weights": "none"},
-    "train": {"epochs": 5, "decay_epochs": 5, "log_every": 1, "sample_every": 0, "save_every": 0},
-}
+
+def _tiny() -> dict[str, Any]:
+    """The tiny recipe with 10 epochs and no extra checkpoints (interrupted-run tests)."""
+    return make_tiny_recipe(epochs=5, decay_epochs=5, save_every=0)
 
 
 def egan_env() -> dict[str, str]:
@@ -136,14 +127,14 @@ def egan_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
 
 @pytest.fixture
 def tiny_recipe() -> dict[str, Any]:
-    """A fresh copy of :data:`TINY_RECIPE`."""
-    return copy.deepcopy(TINY_RECIPE)
+    """A fresh copy of the tiny recipe."""
+    return _tiny()
 
 
 @pytest.fixture(scope="session")
 def tiny_recipe_factory() -> Callable[[], dict[str, Any]]:
     """For wider-scoped fixtures: ``tiny_recipe_factory()`` gives a fresh copy of the recipe."""
-    return lambda: copy.deepcopy(TINY_RECIPE)
+    return _tiny
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from egan_core.enhance.io import read_image as read_for_enhance
 from egan_core.errors import EganError, InputError, RecipeError
 from egan_core.plugins import get_registries
 from egan_core.recipe import Recipe, load_recipe
+from egan_core.testing import mutate_bytes
 from egan_core.training.build import build_parts
 from egan_plugins.data.io import read_image as read_for_training
 
@@ -233,20 +234,7 @@ def test_random_bytes_read_or_raise_input_error(tmp_path: Path, blob: bytes, ext
 @FUZZ
 @given(fmt=st.sampled_from(sorted(SEEDS)), data=st.data())
 def test_mutated_images_read_or_raise_input_error(tmp_path: Path, fmt: str, data: Any) -> None:
-    blob = bytearray(SEEDS[fmt])
-    for _ in range(data.draw(st.integers(1, 5))):
-        if not blob:
-            break
-        pos = data.draw(st.integers(0, len(blob) - 1))
-        kind = data.draw(st.sampled_from(["flip", "cut", "insert", "truncate"]))
-        if kind == "flip":
-            blob[pos] = data.draw(st.integers(0, 255))
-        elif kind == "cut":
-            del blob[pos:pos + data.draw(st.integers(1, 40))]
-        elif kind == "insert":
-            blob[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
-        else:
-            del blob[pos:]
+    blob = mutate_bytes(SEEDS[fmt], data, edits=5, max_cut=40, max_insert=16)
     path = tmp_path / f"mutated.{fmt}"
-    path.write_bytes(bytes(blob))
+    path.write_bytes(blob)
     _read_both(path)

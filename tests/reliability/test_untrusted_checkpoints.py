@@ -29,6 +29,7 @@ from egan_core.errors import CheckpointError, EganError, UnknownNameError
 from egan_core.model_loading import load_generator
 from egan_core.plugins import get_registries
 from egan_core.recipe import load_recipe
+from egan_core.testing import mutate_bytes
 from egan_core.training.build import build_parts
 from egan_core.training.trainer import train
 
@@ -208,22 +209,10 @@ def test_mutated_checkpoints_only_raise_checkpoint_error(
     if data is None:
         blob = b"junk"
     else:
-        blob = bytearray(data.draw(st.sampled_from(good_checkpoint_bytes)))
-        for _ in range(data.draw(st.integers(1, 4))):
-            if not blob:
-                break
-            pos = data.draw(st.integers(0, len(blob) - 1))
-            kind = data.draw(st.sampled_from(["flip", "cut", "insert", "truncate"]))
-            if kind == "flip":
-                blob[pos] = data.draw(st.integers(0, 255))
-            elif kind == "cut":
-                del blob[pos:pos + data.draw(st.integers(1, 32))]
-            elif kind == "insert":
-                blob[pos:pos] = data.draw(st.binary(min_size=1, max_size=8))
-            else:
-                del blob[pos:]
+        blob = mutate_bytes(data.draw(st.sampled_from(good_checkpoint_bytes)), data, edits=4,
+                      max_cut=32, max_insert=8)
     path = tmp_path / "fuzzed.pt"
-    path.write_bytes(bytes(blob))
+    path.write_bytes(blob)
     try:
         load_file(path)
     except CheckpointError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,6 +18,7 @@ from egan_core import RecipeError
 from egan_core.checkpoint import load_checkpoint
 from egan_core.plugins import get_registries
 from egan_core.recipe import load_recipe
+from egan_core.testing import make_tiny_recipe
 from egan_core.training.build import build_parts
 from egan_core.training.trainer import train
 from egan_plugins.networks.unet import AttentionUNet
@@ -31,13 +31,8 @@ def _latest(run_dir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The checkpoint of a real one-step run of the tiny recipe (its G and D have moved)."""
-    spec = importlib.util.spec_from_file_location("_tiny", Path(__file__).with_name("conftest.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # the tiny recipe, without importing tests/ as a package
-    recipe = copy.deepcopy(module.TINY)
+    recipe = make_tiny_recipe(max_steps=1)
     recipe["name"] = "source"
-    recipe["train"].update(max_steps=1, sample_every=0)
     run_dir, _ = train(recipe, out=tmp_path_factory.mktemp("src"), device="cpu", quiet=True)
     return run_dir / "checkpoints" / "latest.pt"
 
