@@ -29,56 +29,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+from _shared import dark_image, eager_fn, make_checkpoint
 
 
 def _rss_mb() -> float:
     """Peak resident memory of this process in MiB (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def _image(height: int, width: int) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = np.stack([xx / width, yy / height, (xx + yy) / (width + height)], axis=2) * 60
-    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
-
-
-def _make_checkpoint(path: Path) -> None:
-    """attention_unet (width 32) with BatchNorm statistics calibrated on dark images."""
-    from egan_core.checkpoint import save_checkpoint
-    from egan_core.tensors import attention_map
-    from egan_plugins.networks.unet import AttentionUNet
-
-    model = AttentionUNet(seed=0)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-    x = torch.from_numpy(_image(128, 128)).permute(2, 0, 1)[None].float() / 127.5 - 1
-    with torch.no_grad():
-        model.train()(x, attention_map(x))
-        model.conv10.weight.mul_(5.0)
-    spec = {"name": "attention_unet", "kwargs": {}, "state_dict": model.state_dict()}
-    save_checkpoint(path, {"generator": spec})
-
-
-def _eager_fn(checkpoint: str) -> Any:
-    """The plain way: eval mode, ``torch.no_grad``, NCHW fp32, uint8 in and out."""
-    from egan_core.model_loading import load_generator
-    from egan_core.tensors import attention_map
-
-    model = load_generator(checkpoint).eval()
-
-    def run(image: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255 * 2 - 1
-            out, _ = model(x, attention_map(x))
-            out = ((out + 1) / 2).clamp(0, 1)[0].permute(1, 2, 0).numpy()
-        return (out * 255 + 0.5).astype(np.uint8)
-
-    return run
 
 
 def _default_fn(checkpoint: str) -> Any:
@@ -93,8 +51,8 @@ def _speed(checkpoint: str, height: int, width: int, repeats: int,
     """Both paths in one process, timed alternately so machine load hits both alike."""
     if threads:
         torch.set_num_threads(threads)
-    image = _image(height, width)
-    eager = _eager_fn(checkpoint)
+    image = dark_image(height, width)
+    eager = eager_fn(checkpoint)
     start = time.perf_counter()
     default = _default_fn(checkpoint)
     load = time.perf_counter() - start
@@ -116,8 +74,8 @@ def _speed(checkpoint: str, height: int, width: int, repeats: int,
 
 def _memory(which: str, checkpoint: str, height: int, width: int) -> dict[str, Any]:
     """Peak RSS of one path alone (fresh process, one warm-up and one timed image)."""
-    fn = _eager_fn(checkpoint) if which == "eager" else _default_fn(checkpoint)
-    image = _image(height, width)
+    fn = eager_fn(checkpoint) if which == "eager" else _default_fn(checkpoint)
+    image = dark_image(height, width)
     fn(image)
     fn(image)
     return {"rss_mb": _rss_mb()}
@@ -164,7 +122,7 @@ def main() -> None:
     height, width = 480, 640
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = str(Path(tmp) / "bench.pt")
-        _make_checkpoint(Path(ckpt))
+        make_checkpoint(Path(ckpt))
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
               f"cuda: {torch.cuda.is_available()}; image {width}x{height}, "
               f"median of {args.repeats}")
@@ -179,7 +137,7 @@ def main() -> None:
         if args.big:
             from PIL import Image
 
-            Image.fromarray(_image(4000, 6000)).save(Path(tmp) / "big.png", compress_level=1)
+            Image.fromarray(dark_image(4000, 6000)).save(Path(tmp) / "big.png", compress_level=1)
             big = _isolated(_big, ckpt, tmp)
             print(f"{'24 MP tiled':>13}: {big['seconds']:8.1f} s  peak RSS {big['rss_mb']:7.0f} MiB"
                   f"  {big['precision']} (target < 3072 MiB)")

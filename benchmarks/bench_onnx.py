@@ -26,34 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _shared import dark_image, eager_fn, make_checkpoint
 
 Fn = Callable[[np.ndarray], np.ndarray]
-
-
-def _image(height: int, width: int) -> np.ndarray:
-    """A dark HxWx3 uint8 gradient with noise."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = np.stack([xx / width, yy / height, (xx + yy) / (width + height)], axis=2) * 60
-    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
-
-
-def _make_checkpoint(path: Path) -> None:
-    """A random full-width attention_unet with BatchNorm statistics from one dark image."""
-    from egan_core.checkpoint import save_checkpoint
-    from egan_core.tensors import attention_map, to_model_range
-    from egan_plugins.networks.unet import AttentionUNet
-
-    model = AttentionUNet(base_channels=32, seed=0)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-    x = to_model_range(torch.from_numpy(_image(128, 128)).permute(2, 0, 1)[None].float() / 255)
-    with torch.no_grad():
-        model.train()(x, attention_map(x))
-        model.conv10.weight.mul_(5.0)
-    spec = {"name": "attention_unet", "kwargs": {"base_channels": 32}, "state_dict": model.state_dict()}
-    save_checkpoint(path, {"generator": spec})
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
@@ -73,21 +48,6 @@ def _onnx_fn(path: Path) -> Fn:
     return run
 
 
-def _eager_fn(checkpoint: Path) -> Fn:
-    from egan_core.model_loading import load_generator
-    from egan_core.tensors import attention_map
-
-    model = load_generator(checkpoint).eval()
-
-    def run(image: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255 * 2 - 1
-            out = ((model(x, attention_map(x))[0] + 1) / 2)[0].permute(1, 2, 0).numpy()
-        return _to_uint8(out)
-
-    return run
-
-
 def main() -> None:
     """Export, then time the three paths and print times and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -99,17 +59,17 @@ def main() -> None:
     import egan_core
     from egan_core.export import export_model
 
-    image = _image(args.height, args.width)
+    image = dark_image(args.height, args.width)
     with tempfile.TemporaryDirectory() as folder:
         ckpt, onnx_file = Path(folder) / "bench.pt", Path(folder) / "bench.onnx"
-        _make_checkpoint(ckpt)
+        make_checkpoint(ckpt)
         start = time.perf_counter()
         report = export_model(ckpt, None, "onnx", onnx_file)
         export_s = time.perf_counter() - start
         paths: dict[str, Fn] = {
             "onnxruntime": _onnx_fn(onnx_file),
             "egan default": egan_core.load_enhancer("gan", checkpoint=str(ckpt), precision="auto"),
-            "eager fp32": _eager_fn(ckpt),
+            "eager fp32": eager_fn(ckpt),
         }
         outputs = {name: fn(image) for name, fn in paths.items()}  # warm-up (and auto decision)
         times: dict[str, list[float]] = {name: [] for name in paths}

@@ -1,0 +1,57 @@
+"""What the enhancement benchmarks share: the test image, the model, the eager baseline.
+
+Imported by the scripts in this folder (``python benchmarks/bench_*.py`` puts it on the path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def dark_image(height: int, width: int) -> np.ndarray:
+    """A dark HxWx3 uint8 gradient with noise (the same pixels for every path and run)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([xx / width, yy / height, (xx + yy) / (width + height)], axis=2) * 60
+    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+
+
+def make_checkpoint(path: Path) -> None:
+    """attention_unet (width 32) with BatchNorm statistics calibrated on a dark image and a
+    scaled-up residual, so the model really changes the image."""
+    from egan_core.checkpoint import save_checkpoint
+    from egan_core.tensors import attention_map, to_model_range
+    from egan_plugins.networks.unet import AttentionUNet
+
+    model = AttentionUNet(base_channels=32, seed=0)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None
+    x = to_model_range(torch.from_numpy(dark_image(128, 128)).permute(2, 0, 1)[None].float() / 255)
+    with torch.no_grad():
+        model.train()(x, attention_map(x))
+        model.conv10.weight.mul_(5.0)
+    spec = {"name": "attention_unet", "kwargs": {"base_channels": 32},
+            "state_dict": model.state_dict()}
+    save_checkpoint(path, {"generator": spec})
+
+
+def eager_fn(checkpoint: str | Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The plain way: eval mode, ``torch.no_grad``, NCHW fp32, uint8 in and out."""
+    from egan_core.model_loading import load_generator
+    from egan_core.tensors import attention_map
+
+    model = load_generator(checkpoint).eval()
+
+    def run(image: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255 * 2 - 1
+            out, _ = model(x, attention_map(x))
+            out = ((out + 1) / 2).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+        return (out * 255 + 0.5).astype(np.uint8)
+
+    return run
