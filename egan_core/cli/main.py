@@ -21,6 +21,29 @@ COMMANDS = {
     "data": "egan_core.cli.data:data",
 }
 
+#: one-line help of each subcommand for ``egan --help``, which then imports none of them
+#: (they pull in torch); tests keep it equal to each command's own first docstring line.
+SUMMARIES = {
+    "compare": "Run several enhancers on the same images: contact sheet, HTML page, NIQE table.",
+    "data": "Prepare training data.",
+    "enhance": "Enhance images and videos (files, folders or globs) into OUT, keeping their names.",
+    "eval": "Score images with NIQE (no reference; lower is better), PSNR or SSIM.",
+    "export": "Export a generator to ONNX or TorchScript (input and output in [0, 1]).",
+    "plugins": "List every registered component with its distribution, and broken plugins.",
+    "recipe": "Inspect recipes.",
+    "run": "Train the recipe RECIPE (a path, or recipes/NAME.yaml from the installed configs).",
+}
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to fit ``limit`` characters, with "..." when cut."""
+    if len(text) <= limit:
+        return text
+    words = text.split()
+    while words and len(" ".join(words)) + 3 > limit:
+        words.pop()
+    return " ".join(words).rstrip(",;:") + "..."
+
 
 class EganCliError(click.ClickException):
     """A ClickException carrying the EganError's exit code."""
@@ -38,6 +61,12 @@ class EganGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))  # as click's own listing
+        with formatter.section("Commands"):
+            formatter.write_dl([(n, _shorten(SUMMARIES[n], limit)) for n in names])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from egan_core import EganError, Registries, UsageError
 from egan_core.cli.main import COMMANDS as COMMAND_TABLE
-from egan_core.cli.main import cli
+from egan_core.cli.main import SUMMARIES, cli
 from egan_core.recipe import DEFAULTS, KEY_DOCS
 from egan_core.testing import PluginInstall, PluginManagerFactory
 
@@ -50,6 +50,22 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0
     listed = [line.split()[0] for line in result.output.split("Commands:")[1].strip().splitlines()]
     assert listed == COMMANDS
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_summaries_are_each_commands_own_first_line(name: str) -> None:
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None and command.help is not None
+    assert SUMMARIES[name] == " ".join(command.help.split("\n\n")[0].split())
+
+
+def test_top_level_help_imports_no_command_module() -> None:
+    code = ("import sys; from egan_core.cli.main import main; sys.argv = ['egan', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('egan_core.cli.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Commands:" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "['egan_core.cli.main']"
 
 
 def test_plugins_lists_the_exdark_objects(plugin_manager: PluginManagerFactory) -> None:
