@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ class PairedDataset(EpochDataset):
         root: folder holding the two image folders.
         input_dir: low-light folder name under ``root``.
         target_dir: normal-light folder name under ``root``.
-        size: side of the square random crop (smaller images are upscaled).
+        size: side of the square random crop (smaller images are upscaled); ``None``
+            keeps whole images (flips still apply), for validation with batches of 1.
         zoom: bicubic resize to 400z x 600z (z per sample) before the crop.
         flip: random horizontal and vertical flips (the same for input and target).
         holdout: stems kept out of training (for evaluation).
@@ -47,16 +49,17 @@ class PairedDataset(EpochDataset):
     """
 
     def __init__(self, root: str = "data", input_dir: str = "low", target_dir: str = "high",
-                 size: int = 320, zoom: bool = False, flip: bool = True,
+                 size: int | None = 320, zoom: bool = False, flip: bool = True,
                  holdout: tuple[str, ...] = (), split: str = "train", cache: bool = False,
                  seed: int = 0) -> None:
         super().__init__(seed)
         if split not in SPLITS:
             raise RecipeError(f"data.split must be one of {', '.join(SPLITS)}, got '{split}'")
-        if size < 1:
+        if size is not None and size < 1:
             raise RecipeError(f"data.size must be at least 1, got {size}")
         self.root = check_root(root, f"{input_dir}/ and {target_dir}/")
-        self.size, self.zoom, self.flip, self.split = int(size), zoom, flip, split
+        self.size = None if size is None else int(size)
+        self.zoom, self.flip, self.split = zoom, flip, split
         self.cache = cache
         self._decoded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         folders = [self.root / input_dir, self.root / target_dir]
@@ -82,7 +85,7 @@ class PairedDataset(EpochDataset):
                           " partner with the same file stem and are ignored", UserWarning,
                           stacklevel=2)
         self.pairs: list[tuple[Path, Path]] = [(inputs[k], targets[k]) for k in keep]
-        self.num_upscaled = warn_small_images(
+        self.num_upscaled = 0 if self.size is None else warn_small_images(
             [p for p, _ in self.pairs], self.size, self.zoom, f"'{folders[0]}'"
         )
 
@@ -108,6 +111,11 @@ class PairedDataset(EpochDataset):
         rng = self.item_rng(index)
         in_path, target_path = self.pairs[index]
         low, target = self._pair(index)
-        params = sample_params(rng, *low.shape[-2:], self.size, self.zoom, self.flip)
+        height, width = low.shape[-2:]
+        size = min(height, width) if self.size is None else self.size
+        params = sample_params(rng, height, width, size, self.zoom and self.size is not None,
+                               self.flip)
+        if self.size is None:
+            params = replace(params, top=0, left=0, size=None)
         low, target = apply_params(low, params), apply_params(target, params)
         return make_sample(low, low, target, in_path, target_path)

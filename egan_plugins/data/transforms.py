@@ -21,12 +21,13 @@ DARKEN_RANGE = (200, 400)
 
 @dataclass(frozen=True)
 class CropParams:
-    """One sample's geometry: optional resize to ``resize`` (h, w), crop, flips."""
+    """One sample's geometry: optional resize to ``resize`` (h, w), crop (none when
+    ``size`` is ``None``), flips."""
 
     resize: tuple[int, int] | None
     top: int
     left: int
-    size: int
+    size: int | None
     hflip: bool
     vflip: bool
 
@@ -76,11 +77,13 @@ def resize(img: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def apply_params(img: torch.Tensor, params: CropParams) -> torch.Tensor:
-    """Apply :class:`CropParams` to a ``(3, H, W)`` image; returns ``(3, size, size)``."""
+    """Apply :class:`CropParams` to a ``(3, H, W)`` image; returns ``(3, size, size)``
+    (the whole, possibly flipped image when ``size`` is ``None``)."""
     if params.resize is not None:
         img = resize(img, *params.resize)
     s = params.size
-    img = img[:, params.top:params.top + s, params.left:params.left + s]
+    if s is not None:
+        img = img[:, params.top:params.top + s, params.left:params.left + s]
     dims = [d for d, on in ((2, params.hflip), (1, params.vflip)) if on]
     if dims:
         img = torch.flip(img, dims)

@@ -60,15 +60,20 @@ class AttentionUNet(nn.Module):
         base_channels: width of the first level (doubled at each of the 4 poolings).
         align_corners: bilinear upsampling mode; the original's torch 0.3.1 behaved as
             ``True``, later torch (and the public ONNX conversion) as ``False``.
+        freeze_norm: BatchNorm keeps using (and never updates) its running statistics
+            while training, so training optimises exactly the function ``egan enhance``
+            runs in eval mode; meant for fine-tuning and distilling a trained model, where
+            small batches of crops would otherwise pull the statistics around.
         seed: seed of the weight initialisation (injected from the recipe's ``seed``).
     """
 
     def __init__(self, base_channels: int = 32, align_corners: bool = False,
-                 seed: int = 0) -> None:
+                 freeze_norm: bool = False, seed: int = 0) -> None:
         super().__init__()
         if base_channels < 1:
             raise RecipeError(f"model.generator.base_channels must be >= 1, got {base_channels}")
         self.align_corners = align_corners
+        self.freeze_norm = freeze_norm
         widths = [base_channels * 2**i for i in range(5)]
         self._block("1_1", 4, widths[0])
         self._block("1_2", widths[0], widths[0])
@@ -87,6 +92,15 @@ class AttentionUNet(nn.Module):
         self.add_module(f"conv{name}", nn.Conv2d(c_in, c_out, 3, padding=1))
         if norm:
             self.add_module(f"bn{name}", nn.BatchNorm2d(c_out))
+
+    def train(self, mode: bool = True) -> AttentionUNet:
+        """Switch modes; with ``freeze_norm`` the BatchNorm layers stay in eval mode."""
+        super().train(mode)
+        if self.freeze_norm:
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eval()
+        return self
 
     def _up(self, x: torch.Tensor, deconv: nn.Module, skip: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=self.align_corners)

@@ -63,3 +63,24 @@ def test_missing_folder_is_named(tmp_path: Path) -> None:
     (tmp_path / "low").mkdir()
     with pytest.raises(InputError, match=r"needs '.*high'"):
         PairedDataset(root=str(tmp_path))
+
+
+def _read(path: Path) -> torch.Tensor:
+    return torch.from_numpy(np.array(Image.open(path))).permute(2, 0, 1).float() / 255
+
+
+def test_size_none_keeps_whole_images_with_the_same_flips(tmp_path: Path) -> None:
+    root = _pairs(tmp_path, ["a", "b"], width=37, height=23)
+    ds = PairedDataset(root=str(root), size=None, flip=True, seed=1)
+    plain, seen_flips = _read(root / "low" / "a.png"), set()
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        item = ds[0]
+        assert item["input"].shape == item["normal"].shape == (3, 23, 37)
+        low, target = (item["low"] + 1) / 2, (item["normal"] + 1) / 2
+        assert torch.allclose(target, 1 - low, atol=1e-5)
+        seen_flips.add(next(flips for flips in ((), (2,), (1,), (1, 2))
+                            if torch.allclose(low, torch.flip(plain, flips), atol=1e-5)))
+    assert len(seen_flips) > 1
+    still = PairedDataset(root=str(root), size=None, flip=False)
+    assert torch.allclose((still[1]["low"] + 1) / 2, _read(root / "low" / "b.png"), atol=1e-5)

@@ -90,6 +90,23 @@ def test_align_corners_is_a_kwarg_variant() -> None:
     assert not torch.allclose(_run(a, x)[0], _run(b, x)[0])
 
 
+def test_freeze_norm_trains_on_running_statistics_and_never_updates_them() -> None:
+    frozen = AttentionUNet(base_channels=8, freeze_norm=True).train()
+    plain = AttentionUNet(base_channels=8).train()
+    x = _image(2, 32, 32, seed=3) * 0.5
+    stats = {k: v.clone() for k, v in frozen.state_dict().items() if "running" in k}
+    out, _ = frozen(x, attention_map(x))
+    out.abs().mean().backward()
+    assert all(torch.equal(v, frozen.state_dict()[k]) for k, v in stats.items())
+    assert frozen.bn1_1.weight.grad is not None  # the affine part still learns
+    assert frozen.training and not frozen.bn1_1.training
+    evaluated = _run(frozen.eval(), x)[0]
+    assert torch.allclose(out.detach(), evaluated, atol=1e-6)  # training == inference
+    plain.load_state_dict(frozen.state_dict())
+    assert not torch.allclose(plain(x, attention_map(x))[0].detach(), evaluated, atol=1e-3)
+    assert AttentionUNet(base_channels=8, freeze_norm=True).train().bn5_2.training is False
+
+
 def test_init_is_the_originals_and_reproducible() -> None:
     a, b = AttentionUNet(base_channels=8, seed=3), AttentionUNet(base_channels=8, seed=3)
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
