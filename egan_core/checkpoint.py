@@ -187,3 +187,26 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f" {VERSION}: upgrade egan"
         )
     return data
+
+
+def describe_mismatch(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor],
+                      shown: int = 3) -> str:
+    """How the state dict ``found`` fails to fit ``expected``, in one line ('' when it fits).
+
+    One wording for every "these weights are not this model's" error: missing and
+    unexpected keys, then keys whose shapes differ (at most ``shown`` of each, plus a count).
+    """
+    def listed(items: list[str]) -> str:
+        more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
+        return ", ".join(items[:shown]) + more
+
+    problems = []
+    for label, keys in (("missing keys", [k for k in expected if k not in found]),
+                        ("unexpected keys", [k for k in found if k not in expected])):
+        if keys:
+            problems.append(f"{label} {listed(keys)}")
+    wrong = [f"{k} {list(found[k].shape)} (expected {list(v.shape)})"
+             for k, v in expected.items() if k in found and found[k].shape != v.shape]
+    if wrong:
+        problems.append(f"wrong shapes {listed(wrong)}")
+    return "; ".join(problems)

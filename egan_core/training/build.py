@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from egan_core.checkpoint import describe_mismatch
 from egan_core.errors import EganError, RecipeError
 from egan_core.losses import AdversarialLoss
 from egan_core.recipe import Component, Recipe, _thaw
@@ -132,7 +133,7 @@ def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> 
         source = load_generator(path)
     except EganError as exc:
         raise RecipeError(f"model.generator.init: {exc}") from None
-    mismatch = _state_dict_mismatch(generator.state_dict(), source.state_dict())
+    mismatch = describe_mismatch(generator.state_dict(), source.state_dict())
     if mismatch:
         raise RecipeError(
             f"model.generator.init: the weights in '{init}' do not fit this recipe's generator "
@@ -143,20 +144,3 @@ def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> 
         detail = " ".join(str(exc).split())[:200]
         raise RecipeError(f"model.generator.init: the weights in '{init}' do not load ({detail})") from None
     generator.to(device)
-
-
-def _state_dict_mismatch(target: dict[str, torch.Tensor], source: dict[str, torch.Tensor]) -> str:
-    """A short description of how ``source`` fails to fit ``target`` ('' when it fits)."""
-    problems = []
-    for label, keys in (("missing", [k for k in target if k not in source]),
-                        ("unexpected", [k for k in source if k not in target])):
-        if keys:
-            more = f" (+{len(keys) - 2} more)" if len(keys) > 2 else ""
-            problems.append(f"{label} {', '.join(keys[:2])}{more}")
-    wrong = [k for k in target if k in source and source[k].shape != target[k].shape]
-    if wrong:
-        k = wrong[0]
-        more = f" (+{len(wrong) - 1} more)" if len(wrong) > 1 else ""
-        problems.append(f"{k} is {list(source[k].shape)} in the file, "
-                        f"{list(target[k].shape)} in this generator{more}")
-    return "; ".join(problems)

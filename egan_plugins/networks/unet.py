@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from egan_core.checkpoint import describe_mismatch
 from egan_core.errors import CheckpointError, RecipeError
 from egan_plugins.networks.init import init_weights, seeded
 
@@ -193,18 +194,9 @@ class AttentionUNet(nn.Module):
         model = cls(base_channels=base, align_corners=align_corners)
         expected = {k: v for k, v in model.state_dict().items()
                     if not k.endswith("num_batches_tracked")}
-        problems = []
-        for label, keys in (("missing", [k for k in expected if k not in sd]),
-                            ("unexpected", [k for k in sd if k not in expected])):
-            if keys:
-                more = f" (+{len(keys) - 3} more)" if len(keys) > 3 else ""
-                problems.append(f"{label} keys {', '.join(keys[:3])}{more}")
-        wrong = [f"{k} {list(sd[k].shape)} (expected {list(v.shape)})"
-                 for k, v in expected.items() if k in sd and sd[k].shape != v.shape]
-        if wrong:
-            problems.append("wrong shapes " + ", ".join(wrong[:3]))
+        problems = describe_mismatch(expected, sd)
         if problems:
             raise CheckpointError("state dict is not an EnlightenGAN attention U-Net "
-                                  "generator: " + "; ".join(problems))
+                                  f"generator: {problems}")
         model.load_state_dict(sd, strict=False)  # only num_batches_tracked may be absent
         return model

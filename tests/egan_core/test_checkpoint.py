@@ -13,6 +13,7 @@ import torch
 from egan_core import CheckpointError
 from egan_core.checkpoint import (
     atomic_write,
+    describe_mismatch,
     load_checkpoint,
     load_file,
     save_checkpoint,
@@ -157,3 +158,13 @@ def test_corrupt_safetensors(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:20])
     with pytest.raises(CheckpointError, match="is not a readable safetensors file"):
         load_file(path)
+
+
+def test_describe_mismatch_names_keys_and_shapes_in_one_line() -> None:
+    expected = {f"w{i}": torch.zeros(2, 3) for i in range(6)}
+    assert describe_mismatch(expected, dict(expected)) == ""
+    found = {k: v for k, v in expected.items() if k not in ("w0", "w1", "w2", "w3")}
+    found.update({"extra": torch.zeros(1), "w4": torch.zeros(3, 2), "w5": torch.zeros(2)})
+    assert describe_mismatch(expected, found) == (
+        "missing keys w0, w1, w2 (+1 more); unexpected keys extra; "
+        "wrong shapes w4 [3, 2] (expected [2, 3]), w5 [2] (expected [2, 3])")
