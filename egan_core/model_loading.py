@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from torch import nn
 
-from egan_core.checkpoint import FORMAT, load_file
+from egan_core.checkpoint import FORMAT, describe_mismatch, load_file
 from egan_core.errors import CheckpointError, EganError
 from egan_core.plugins import get_registries
 from egan_core.registry import Registries
@@ -80,6 +81,15 @@ def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str,
     factory = registries.generators.get(name)
     try:  # the stored kwargs are untrusted: checked like a recipe's before the call
         kwargs = component_kwargs(factory, kwargs, "generator.kwargs", f"generator '{name}'")
+    except Exception as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs ({first})") from None
+    mismatch = _meta_mismatch(factory, kwargs, state_dict)
+    if mismatch:
+        if fallback and isinstance(state_dict, Mapping):
+            return _from_foreign(path, registries, state_dict)
+        raise CheckpointError(f"'{path}': weights do not fit generator '{name}' ({mismatch})")
+    try:
         model = factory(**kwargs)
     except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
@@ -92,6 +102,25 @@ def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str,
         first = (str(exc).splitlines() or [""])[0][:200]
         raise CheckpointError(f"'{path}': weights do not fit generator '{name}' ({first})") from None
     return model
+
+
+def _meta_mismatch(factory: Any, kwargs: dict[str, Any], state_dict: Any) -> str:
+    """How ``state_dict`` fails to fit ``factory(**kwargs)``, checked on the meta device.
+
+    The stored kwargs are untrusted: a tiny file asking for ``base_channels: 100000`` must
+    fail here, naming the mismatch, before anything allocates the terabytes it describes.
+    A factory that cannot build on the meta device is left to the real (strict) load.
+    """
+    if not isinstance(state_dict, Mapping):
+        return f"weights are a {type(state_dict).__name__}, not a state dict"
+    try:
+        with torch.device("meta"):
+            probe = factory(**kwargs)
+        expected = probe.state_dict()
+    except Exception:
+        return ""
+    found = {k: v for k, v in state_dict.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+    return describe_mismatch(expected, found)
 
 
 def _from_foreign(path: Path, registries: Registries, state_dict: Mapping[str, Any]) -> nn.Module:

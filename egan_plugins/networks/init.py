@@ -23,6 +23,8 @@ def init_weights(module: nn.Module, generator: torch.Generator | None = None) ->
     Returns:
         ``module``, for chaining.
     """
+    if any(p.is_meta for p in module.parameters()):
+        return module  # shape-only probe (checkpoint checks): no values to draw
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             m.weight.normal_(0.0, 0.02, generator=generator)

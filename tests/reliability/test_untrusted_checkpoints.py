@@ -32,6 +32,7 @@ from egan_core.recipe import load_recipe
 from egan_core.testing import mutate_bytes
 from egan_core.training.build import build_parts
 from egan_core.training.trainer import train
+from egan_plugins.networks import AttentionUNet
 
 
 class RunsCode:
@@ -242,6 +243,19 @@ def test_hostile_generator_specs_are_checkpoint_errors(tmp_path: Path, generator
     with pytest.raises(CheckpointError) as err:
         load_generator(path)
     assert "\n" not in str(err.value) and "hostile.pt" in str(err.value)
+
+
+@pytest.mark.parametrize("width", [600, 100_000])  # 12 GB / 84 TB of parameters if built
+def test_a_small_file_asking_for_a_huge_generator_is_refused_before_building(
+        tmp_path: Path, width: int) -> None:
+    weights = AttentionUNet(base_channels=4).state_dict()
+    path = tmp_path / "hostile.pt"
+    save_checkpoint(path, {"generator": {"name": "attention_unet",
+                                         "kwargs": {"base_channels": width},
+                                         "state_dict": weights}})
+    with pytest.raises(CheckpointError) as err:
+        load_generator(path)
+    assert f"wrong shapes conv1_1.weight [4, 4, 3, 3] (expected [{width}, 4, 3, 3])" in str(err.value)
 
 
 def test_an_unknown_generator_name_is_named(tmp_path: Path) -> None:
