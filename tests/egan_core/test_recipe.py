@@ -336,3 +336,15 @@ def test_loss_override_adds_to_the_default_losses() -> None:
 
     recipe = load_recipe({"name": "x"}, ["losses.exposure.weight=0.5"])
     assert [(s.name, s.weight) for s in recipe.losses] == [("relu5_1", 1.0), ("exposure", 0.5)]
+
+
+def test_every_shipped_recipe_loads_with_the_installed_plugins() -> None:
+    """Names, kwargs and types of every shipped recipe check out against the real registries."""
+    from egan_core import load_recipe
+
+    shipped = packaged_recipes()
+    assert {"enlightengan.yaml", "car_style.yaml", "quickstart.yaml",
+            "distill_official.yaml"} <= set(shipped)
+    for name in shipped:
+        recipe = load_recipe(f"recipes/{name}")
+        assert recipe.name == Path(name).stem
