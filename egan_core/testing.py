@@ -30,6 +30,8 @@ import pytest
 import torch
 
 from egan_core import plugins as _plugins
+from egan_core.checkpoint import save_checkpoint
+from egan_core.hookspecs import hookimpl
 from egan_core.losses import LossContext
 from egan_core.plugins import PluginManager
 from egan_core.registry import Registries
@@ -61,6 +63,21 @@ def plugin_manager(monkeypatch: pytest.MonkeyPatch) -> PluginManagerFactory:
         return pm
 
     return make
+
+
+def make_plugin(register: Callable[[Registries], None]) -> Any:
+    """An in-process plugin whose ``egan_register`` hook calls ``register(registries)``.
+
+    For ``plugin_manager(extra=[("my-dist", make_plugin(fn))])``: a plugin defined by one
+    function, without writing a module.
+    """
+
+    class Plugin:
+        @hookimpl
+        def egan_register(self, registries: Registries) -> None:
+            register(registries)
+
+    return Plugin()
 
 
 @pytest.fixture
@@ -194,6 +211,17 @@ def install_plugin_packages(package_dirs: Iterable[Path], target: Path) -> Plugi
     return PluginInstall(Path(target))
 
 
+def save_tiny_checkpoint(path: Path, *, seed: int, base_channels: int = 4) -> Path:
+    """Write an egan checkpoint of a seeded ``attention_unet`` (width 4: fast on any image)."""
+    from egan_plugins.networks.unet import AttentionUNet
+
+    model = AttentionUNet(base_channels=base_channels, seed=seed).eval()
+    save_checkpoint(path, {"generator": {"name": "attention_unet",
+                                         "kwargs": {"base_channels": base_channels},
+                                         "state_dict": model.state_dict()}})
+    return path
+
+
 def make_tiny_recipe(**train: Any) -> dict[str, Any]:
     """A fresh recipe dict that really trains in well under a second per step on a CPU.
 
@@ -218,12 +246,14 @@ def make_tiny_recipe(**train: Any) -> dict[str, Any]:
 __all__ = [
     "PluginInstall",
     "install_plugin_packages",
+    "make_plugin",
     "make_plugin_package",
     "make_tiny_recipe",
     "make_tiny_batch",
     "mutate_bytes",
     "plugin_manager",
     "registries",
+    "save_tiny_checkpoint",
     "tiny_batch",
 ]
 

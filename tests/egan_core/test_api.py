@@ -15,22 +15,13 @@ import torch
 from PIL import Image
 
 import egan_core
-from egan_core.checkpoint import save_checkpoint
-from egan_plugins.networks.unet import AttentionUNet
+from egan_core.testing import make_tiny_recipe, save_tiny_checkpoint
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 #: The checkpoint path docs/api.md uses; the docs test replaces it with a test checkpoint.
 DOCS_CHECKPOINT = "runs/quickstart/checkpoints/latest.pt"
 
-TINY_RECIPE: dict[str, Any] = {
-    "name": "api",
-    "data": {"dataset": "synthetic", "size": 48, "length": 4, "batch_size": 2, "workers": 0},
-    "model": {"generator": {"name": "attention_unet", "base_channels": 4},
-              "discriminator": {"name": "global_local", "patches": 2, "patch_size": 16, "ndf": 8}},
-    "losses": {"relu5_1": {"weight": 1.0}},
-    "vgg": {"weights": "none"},
-    "train": {"max_steps": 1},
-}
+TINY_RECIPE: dict[str, Any] = {**make_tiny_recipe(max_steps=1), "name": "api"}
 
 
 def dark_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -44,11 +35,7 @@ def dark_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An egan checkpoint of a seeded attention_unet with base_channels 4."""
-    path = tmp_path_factory.mktemp("api") / "tiny.pt"
-    model = AttentionUNet(seed=5, base_channels=4).eval()
-    save_checkpoint(path, {"generator": {"name": "attention_unet", "kwargs": {"base_channels": 4},
-                                         "state_dict": model.state_dict()}})
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("api") / "tiny.pt", seed=5)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 
 from egan_core import ObjectSpec, Registries, UnknownNameError, hookimpl, hookspecs, load_recipe
 from egan_core.plugins import get_plugin_manager, get_registries
-from egan_core.testing import PluginInstall, PluginManagerFactory
+from egan_core.testing import PluginInstall, PluginManagerFactory, make_plugin
 
 EXDARK = ["bicycle", "boat", "bottle", "bus", "car", "cat", "chair", "cup", "dog", "motorbike",
           "people", "table"]
@@ -20,17 +20,6 @@ EXDARK = ["bicycle", "boat", "bottle", "bus", "car", "cat", "chair", "cup", "dog
 
 class Loss:
     pass
-
-
-def _plugin(body: Any) -> Any:
-    """A plugin object whose ``egan_register`` runs ``body(registries)``."""
-
-    class Plugin:
-        @hookimpl
-        def egan_register(self, registries: Registries) -> None:
-            body(registries)
-
-    return Plugin()
 
 
 def _scooter(regs: Registries) -> None:
@@ -74,7 +63,7 @@ def test_hook_with_a_wrong_signature_is_reported(plugin_manager: PluginManagerFa
 
 
 def test_good_plugin_registers_and_is_listed(plugin_manager: PluginManagerFactory) -> None:
-    pm = plugin_manager(entry_points=False, extra=[("egan-scooter", _plugin(_scooter))])
+    pm = plugin_manager(entry_points=False, extra=[("egan-scooter", make_plugin(_scooter))])
     assert pm.registries.losses.entry("scoot_loss").provider == "egan-scooter"
     assert pm.registries.find_object("moped").name == "scooter"
     (info,) = pm.plugins
@@ -99,7 +88,7 @@ def test_module_plugins_and_hooks_without_arguments(plugin_manager: PluginManage
 def test_raising_hook_is_isolated_and_rolled_back(plugin_manager: PluginManagerFactory) -> None:
     pm = plugin_manager(
         entry_points=False,
-        extra=[("egan-half", _plugin(_half_then_raise)), ("egan-scooter", _plugin(_scooter))],
+        extra=[("egan-half", make_plugin(_half_then_raise)), ("egan-scooter", make_plugin(_scooter))],
     )
     assert "half_loss" not in pm.registries.losses  # partial registration undone
     assert "scoot_loss" in pm.registries.losses  # the next plugin still loads
@@ -118,7 +107,8 @@ def test_duplicate_between_plugins_names_both(plugin_manager: PluginManagerFacto
         regs.losses.register("second_only", Loss)
         regs.losses.register("tv", Loss)
 
-    pm = plugin_manager(entry_points=False, extra=[("egan-a", _plugin(first)), ("egan-b", _plugin(second))])
+    pm = plugin_manager(entry_points=False,
+                        extra=[("egan-a", make_plugin(first)), ("egan-b", make_plugin(second))])
     assert pm.registries.losses.names() == ["tv"]
     assert pm.registries.losses.entry("tv").provider == "egan-a"
     error = pm.plugins[1].error or ""
@@ -129,8 +119,8 @@ def test_plugin_calling_sys_exit_does_not_stop_egan(plugin_manager: PluginManage
     def leave(regs: Registries) -> None:
         sys.exit(3)
 
-    pm = plugin_manager(entry_points=False, extra=[("egan-exit", _plugin(leave)),
-                                                   ("egan-scooter", _plugin(_scooter))])
+    pm = plugin_manager(entry_points=False, extra=[("egan-exit", make_plugin(leave)),
+                                                   ("egan-scooter", make_plugin(_scooter))])
     assert pm.plugins[0].error == "egan_register failed: SystemExit: 3"
     assert "scoot_loss" in pm.registries.losses
 
@@ -154,7 +144,7 @@ def test_builtins_come_through_the_entry_point(registries: Registries) -> None:
 
 
 def test_activate_sets_the_process_wide_manager(plugin_manager: PluginManagerFactory) -> None:
-    pm = plugin_manager(entry_points=False, extra=[("egan-scooter", _plugin(_scooter))],
+    pm = plugin_manager(entry_points=False, extra=[("egan-scooter", make_plugin(_scooter))],
                         activate=True)
     assert get_plugin_manager() is pm and get_registries() is pm.registries
 
@@ -216,7 +206,7 @@ def test_recipe_with_a_broken_plugin_in_process(
     plugin_manager: PluginManagerFactory, stub_plugin: Any, stub_recipe: dict[str, Any]
 ) -> None:
     pm = plugin_manager(entry_points=False, extra=[("egan-stub", stub_plugin),
-                                                   ("egan-half", _plugin(_half_then_raise))])
+                                                   ("egan-half", make_plugin(_half_then_raise))])
     stub_recipe["losses"] = {"half_loss": {"weight": 1.0}}
     with pytest.raises(UnknownNameError) as err:
         load_recipe(stub_recipe, registries=pm.registries)

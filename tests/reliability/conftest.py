@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from egan_core.checkpoint import save_checkpoint
-from egan_core.testing import make_tiny_recipe
+from egan_core.testing import make_tiny_recipe, save_tiny_checkpoint
 
 
 def _tiny() -> dict[str, Any]:
@@ -140,11 +139,5 @@ def tiny_recipe_factory() -> Callable[[], dict[str, Any]]:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An egan checkpoint of ``attention_unet`` at base width 4 (fast on any image)."""
-    from egan_plugins.networks.unet import AttentionUNet
-
-    path = tmp_path_factory.mktemp("tiny_ckpt") / "tiny.pt"
-    generator = {"name": "attention_unet", "kwargs": {"base_channels": 4},
-                 "state_dict": AttentionUNet(base_channels=4, seed=1).state_dict()}
-    save_checkpoint(path, {"generator": generator})
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("tiny_ckpt") / "tiny.pt", seed=1)
 

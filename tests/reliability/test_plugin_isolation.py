@@ -12,21 +12,12 @@ from typing import Any
 
 import pytest
 
-from egan_core import Registries, UnknownNameError, hookimpl, load_recipe
-from egan_core.testing import PluginManagerFactory
+from egan_core import Registries, UnknownNameError, load_recipe
+from egan_core.testing import PluginManagerFactory, make_plugin
 
 
 class Loss:
     pass
-
-
-def _plugin(body: Any) -> Any:
-    class Plugin:
-        @hookimpl
-        def egan_register(self, registries: Registries) -> None:
-            body(registries)
-
-    return Plugin()
 
 
 def _fine(regs: Registries) -> None:
@@ -43,8 +34,8 @@ def _fine(regs: Registries) -> None:
 ])
 def test_a_bad_registration_is_isolated_and_reported(plugin_manager: PluginManagerFactory,
                                                      body: Any, reason: str) -> None:
-    pm = plugin_manager(entry_points=False, extra=[("egan-bad-dist", _plugin(body)),
-                                                   ("egan-fine-dist", _plugin(_fine))])
+    pm = plugin_manager(entry_points=False, extra=[("egan-bad-dist", make_plugin(body)),
+                                                   ("egan-fine-dist", make_plugin(_fine))])
     bad, fine = pm.plugins
     assert bad.dist == "egan-bad-dist" and (bad.error or "").startswith(reason)
     assert fine.error is None and "fine_loss" in pm.registries.losses  # the next one still loads
@@ -59,7 +50,7 @@ def test_a_recipe_needing_the_bad_plugin_names_its_distribution(
         regs.losses.register("wanted_loss", Loss)
         regs.losses.register("oops", None)
 
-    pm = plugin_manager(entry_points=True, extra=[("egan-bad-dist", _plugin(bad))])
+    pm = plugin_manager(entry_points=True, extra=[("egan-bad-dist", make_plugin(bad))])
     tiny_recipe["losses"] = {"wanted_loss": {"weight": 1.0}}
     with pytest.raises(UnknownNameError) as err:
         load_recipe(tiny_recipe, registries=pm.registries)

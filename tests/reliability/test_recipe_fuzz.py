@@ -27,22 +27,14 @@ from egan_core.enhance.io import read_image as read_for_enhance
 from egan_core.errors import EganError, InputError, RecipeError
 from egan_core.plugins import get_registries
 from egan_core.recipe import Recipe, load_recipe
-from egan_core.testing import mutate_bytes
+from egan_core.testing import make_tiny_recipe, mutate_bytes
 from egan_core.training.build import build_parts
 from egan_plugins.data.io import read_image as read_for_training
 
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
-BASE: dict[str, Any] = {
-    "name": "fuzz",
-    "data": {"dataset": "synthetic", "size": 48, "length": 8, "batch_size": 2, "workers": 0},
-    "model": {"generator": {"name": "attention_unet", "base_channels": 4},
-              "discriminator": {"name": "global_local", "patches": 2, "patch_size": 16, "ndf": 8}},
-    "losses": {"relu5_1": {"weight": 1.0}},
-    "vgg": {"weights": "none"},
-    "train": {"epochs": 1},
-}
+BASE: dict[str, Any] = {**make_tiny_recipe(), "name": "fuzz"}
 
 
 def _dotted(tree: dict[str, Any], prefix: str = "") -> list[str]:

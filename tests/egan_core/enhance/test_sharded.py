@@ -20,11 +20,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from egan_core.checkpoint import save_checkpoint
 from egan_core.cli.main import cli
 from egan_core.enhance.files import Job, plan_jobs
 from egan_core.enhance.runner import Report, shard_plan
-from egan_plugins.networks.unet import AttentionUNet
+from egan_core.testing import save_tiny_checkpoint
 
 #: name -> (height, width); ``img3.png`` is written corrupt. In sorted order rank 0 gets
 #: img0, img2, img4, img6 and rank 1 img1, img3, img5.
@@ -52,11 +51,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An egan checkpoint of a seeded attention_unet with base_channels 4."""
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    model = AttentionUNet(seed=11, base_channels=4).eval()
-    save_checkpoint(path, {"generator": {"name": "attention_unet", "kwargs": {"base_channels": 4},
-                                         "state_dict": model.state_dict()}})
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", seed=11)
 
 
 def _env(tmp: Path) -> dict[str, str]:
