@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from egan_core.errors import RecipeError
 from egan_plugins.data.base import EpochDataset, make_sample, warn_small_images
 from egan_plugins.data.folders import DatasetFolderError, check_root
 from egan_plugins.data.io import list_images, read_image
-from egan_plugins.data.transforms import apply_params, resize, sample_params
+from egan_plugins.data.transforms import CropParams, apply_params, resize, sample_params
 
 SPLITS = ("train", "holdout")
 
@@ -111,11 +110,10 @@ class PairedDataset(EpochDataset):
         rng = self.item_rng(index)
         in_path, target_path = self.pairs[index]
         low, target = self._pair(index)
-        height, width = low.shape[-2:]
-        size = min(height, width) if self.size is None else self.size
-        params = sample_params(rng, height, width, size, self.zoom and self.size is not None,
-                               self.flip)
-        if self.size is None:
-            params = replace(params, top=0, left=0, size=None)
+        if self.size is None:  # whole image: only the flips are drawn
+            flips = (rng.random() < 0.5, rng.random() < 0.5)
+            params = CropParams(None, 0, 0, None, self.flip and flips[0], self.flip and flips[1])
+        else:
+            params = sample_params(rng, *low.shape[-2:], self.size, self.zoom, self.flip)
         low, target = apply_params(low, params), apply_params(target, params)
         return make_sample(low, low, target, in_path, target_path)
