@@ -88,6 +88,7 @@ class AttentionUNet(nn.Module):
             self._block(f"{step + 1}_2", narrow, narrow, norm=step < 8)
         self.conv10 = nn.Conv2d(widths[0], 3, 1)
         init_weights(self, seeded(seed))
+        self.train()  # a new module starts in training mode: apply freeze_norm from the start
 
     def _block(self, name: str, c_in: int, c_out: int, norm: bool = True) -> None:
         self.add_module(f"conv{name}", nn.Conv2d(c_in, c_out, 3, padding=1))

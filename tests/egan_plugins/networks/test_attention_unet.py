@@ -105,6 +105,8 @@ def test_freeze_norm_trains_on_running_statistics_and_never_updates_them() -> No
     plain.load_state_dict(frozen.state_dict())
     assert not torch.allclose(plain(x, attention_map(x))[0].detach(), evaluated, atol=1e-3)
     assert AttentionUNet(base_channels=8, freeze_norm=True).train().bn5_2.training is False
+    # frozen from construction on, before anything calls train(): a trainer need not
+    assert AttentionUNet(base_channels=8, freeze_norm=True).bn1_1.training is False
 
 
 def test_init_is_the_originals_and_reproducible() -> None:
