@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -43,14 +47,11 @@ def test_default_gan_brightens_a_dark_image() -> None:
     assert corr > 0.6
 
 
-def test_quickstart_fine_tune_still_brightens(tmp_path) -> None:
+def test_quickstart_fine_tune_still_brightens(tmp_path: Path) -> None:
     """The README's first command: `egan run recipes/quickstart.yaml` fine-tunes the default
     model on synthetic scenes; its checkpoint must still brighten dark photos. It keeps the
     default model's BatchNorm statistics (`freeze_norm`): re-estimated on the synthetic scenes
     they turned real photos darker (a 512x341 MEF photo went from mean 56 to 42 of 255)."""
-    import subprocess
-    import sys
-
     run = subprocess.run(
         [sys.executable, "-m", "egan_core", "run", "recipes/quickstart.yaml", "--out",
          str(tmp_path), "--set", "train.max_steps=24", "--set", "train.sample_every=0"],
