@@ -10,11 +10,11 @@ from egan_plugins.losses.feature import (
     SelfFeatureLoss,
     StyleFeatureLoss,
 )
-from egan_plugins.losses.pixel import ExposureLoss, GradientLoss, L1Loss
+from egan_plugins.losses.pixel import ExposureLoss, GradientLoss, L1Loss, MSELoss
 
 __all__ = [
-    "LSGAN", "ExposureLoss", "GradientLoss", "L1Loss", "RelativisticAverageLSGAN", "Relu51Loss",
-    "Relu53Loss", "SelfFeatureLoss", "StyleFeatureLoss", "register",
+    "LSGAN", "ExposureLoss", "GradientLoss", "L1Loss", "MSELoss", "RelativisticAverageLSGAN",
+    "Relu51Loss", "Relu53Loss", "SelfFeatureLoss", "StyleFeatureLoss", "register",
 ]
 
 
@@ -26,5 +26,6 @@ def register(registries: Registries) -> None:
     registries.losses.register("relu5_3", Relu53Loss)
     registries.losses.register("stylefeat", StyleFeatureLoss)
     registries.losses.register("l1", L1Loss)
+    registries.losses.register("mse", MSELoss)
     registries.losses.register("gradient", GradientLoss)
     registries.losses.register("exposure", ExposureLoss)

@@ -1,6 +1,6 @@
-"""Pixel-space losses: reconstruction (``l1``, ``gradient``) and ``exposure`` control.
+"""Pixel-space losses: reconstruction (``l1``, ``mse``, ``gradient``) and ``exposure`` control.
 
-``l1`` and ``gradient`` compare ``ctx.enhanced`` with ``ctx.normal``, so they only make
+``l1``, ``mse`` and ``gradient`` compare ``ctx.enhanced`` with ``ctx.normal``, so they only make
 sense on paired data (the ``paired`` dataset, e.g. distilling a teacher). ``exposure`` needs
 no pairs: it pulls local brightness towards a well-exposed level (Zero-DCE's exposure
 control loss), which speeds up the first minutes of unpaired training.
@@ -20,6 +20,17 @@ class L1Loss(nn.Module):
 
     def forward(self, ctx: LossContext) -> torch.Tensor:
         return (ctx.enhanced - ctx.normal).abs().mean()
+
+
+class MSELoss(nn.Module):
+    """Mean squared difference to the (paired) target: the loss PSNR measures.
+
+    Meant for the last, low-learning-rate stage of a distillation, where the score to raise
+    is PSNR against the teacher; ``l1`` is the more robust choice earlier on.
+    """
+
+    def forward(self, ctx: LossContext) -> torch.Tensor:
+        return (ctx.enhanced.float() - ctx.normal.float()).square().mean()
 
 
 def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
