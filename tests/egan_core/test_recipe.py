@@ -345,7 +345,7 @@ def test_every_shipped_recipe_loads_with_the_installed_plugins() -> None:
     shipped = packaged_recipes()
     assert {"enlightengan.yaml", "car_style.yaml", "quickstart.yaml",
             "distill_official.yaml", "distill_official_refine.yaml",
-            "distill_official_polish.yaml"} <= set(shipped)
+            "distill_official_polish.yaml", "distill_official_mse.yaml"} <= set(shipped)
     for name in shipped:
         recipe = load_recipe(f"recipes/{name}")
         assert recipe.name == Path(name).stem
