@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -9,22 +10,22 @@ import torch
 from egan_core import get_registries
 from egan_core.losses import LossContext
 from egan_core.tensors import from_model_range
+from egan_core.testing import make_tiny_batch
 from egan_core.training.validation import psnr01
 
 
 def _context(enhanced: torch.Tensor, normal: torch.Tensor) -> LossContext:
-    attention = torch.zeros_like(enhanced[:, :1])
-    return LossContext(low=normal, input=normal, enhanced=enhanced, normal=normal,
-                       attention=attention, latent=enhanced)
+    """The tiny batch with ``enhanced`` and ``normal`` swapped for the given images."""
+    size = enhanced.shape[-1]
+    tiny = make_tiny_batch(batch=enhanced.shape[0], size=size, patch_size=size // 2)
+    return dataclasses.replace(tiny, enhanced=enhanced, normal=normal)
 
 
 def test_mse_is_the_error_psnr_measures() -> None:
     """PSNR in [0, 1] of the pair equals 10 log10(4 / mse) for the loss in [-1, 1]."""
-    gen = torch.Generator().manual_seed(0)
-    normal = torch.rand(2, 3, 8, 8, generator=gen) * 2 - 1
-    enhanced = (normal + 0.1 * torch.randn(2, 3, 8, 8, generator=gen)).clamp(-1, 1)
-    mse = get_registries().losses.get("mse")()(_context(enhanced, normal))
-    expected = psnr01(from_model_range(enhanced), from_model_range(normal))
+    ctx = make_tiny_batch(size=8, patch_size=4)
+    mse = get_registries().losses.get("mse")()(ctx).detach()
+    expected = psnr01(from_model_range(ctx.enhanced.detach()), from_model_range(ctx.normal))
     assert math.isclose(10 * math.log10(4 / float(mse)), expected, rel_tol=1e-5)
 
 
