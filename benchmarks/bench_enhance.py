@@ -1,18 +1,20 @@
-"""Benchmark ``egan enhance``'s default path against a plain eager fp32 forward.
+"""Benchmark every way ``egan enhance`` can run a generator, against plain eager fp32.
 
-Not a test. Run ``python benchmarks/bench_enhance.py`` (add ``--big`` for the 24 MP tiled
-run, which takes a while on a small CPU). The two paths are timed alternately in one
-process (so a busy machine slows both alike); each peak memory is measured in a fresh
-process of its own (peak RSS includes the ~0.5 GB of torch itself):
+Not a test. Run ``python benchmarks/bench_enhance.py`` (``--compile`` adds torch.compile,
+``--big`` the 24 MP tiled run, which takes a while on a small CPU). All paths are timed
+alternately in one process (so a busy machine slows all alike) on a 640x480 image; each
+peak memory is measured in a fresh process of its own (peak RSS includes the ~0.5 GB of
+torch itself). Printed for the machine it runs on, as ratios to plain eager fp32:
 
-- ``eager fp32``: ``attention_unet`` (width 32) in eval mode under ``torch.no_grad``,
-  NCHW, fp32: the obvious way to run the model.
-- ``egan default``: ``egan_core.load_enhancer(checkpoint=..)`` with every default
-  (precision auto, channels_last, inference mode, automatic tiling) on an HxWx3 uint8
-  array, conversions included. On the CPU that runs attention_unet's inference-only form
-  (BatchNorms folded into the convolutions, LeakyReLU fused into them, oneDNN-packed
-  weights, bf16 where the probe allows it; small operations on one thread).
-- ``--threads N``: torch intra-op threads for both paths (0 = torch's default).
+- ``eager:fp32``: ``attention_unet`` (width 32) in eval mode, NCHW, fp32: the obvious way;
+- ``channels_last:*``: the same module in channels_last (fp32; bf16 where native);
+- ``fused:*``: attention_unet's inference-only form (BatchNorms folded into the
+  convolutions, LeakyReLU fused into them, oneDNN weights packed per input shape);
+- ``onnxruntime:fp32``: the model exported to ONNX in memory, onnxruntime's CPU provider;
+- ``compile:fp32`` (``--compile``): ``torch.compile`` of the channels_last module;
+- ``egan default``: ``egan_core.load_enhancer(checkpoint=..)`` with every default on an
+  HxWx3 uint8 array, conversions included: whatever ``auto`` chose on this machine (its
+  choice and reason are printed). ``--threads N`` sets torch's intra-op threads.
 - ``--big``: a 6000x4000 (24 MP) PNG through the ``egan enhance`` file path (read, tiles
   of 512, write); prints its peak RSS (target < 3 GB).
 """
@@ -46,30 +48,58 @@ def _default_fn(checkpoint: str) -> Any:
     return egan_core.load_enhancer(checkpoint=checkpoint)
 
 
-def _speed(checkpoint: str, height: int, width: int, repeats: int,
-           threads: int = 0) -> dict[str, Any]:
-    """Both paths in one process, timed alternately so machine load hits both alike."""
+def _paths(checkpoint: str, height: int, width: int, repeats: int, threads: int = 0,
+           compile_too: bool = False) -> dict[str, Any]:
+    """Every candidate path of the runtime, timed alternately at ``height`` x ``width``.
+
+    Each is a ratio to plain eager fp32 in the same run; ``egan default`` is the whole
+    ``load_enhancer()`` path (uint8 in and out) with what ``auto`` chose on this machine.
+    """
+    from egan_core.enhance.runtime import _build, candidates, psnr
+    from egan_core.hardware import native_bf16
+    from egan_core.model_loading import load_generator
+
     if threads:
         torch.set_num_threads(threads)
+    cpu = torch.device("cpu")
+    model = load_generator(checkpoint).eval().requires_grad_(False)
+    pairs = candidates("auto", "auto", cpu)
+    if compile_too:
+        pairs.append(("compile", "fp32"))
     image = dark_image(height, width)
-    eager = eager_fn(checkpoint)
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    fns: dict[str, Any] = {}
+    build_s: dict[str, float] = {}
+    for backend, precision in pairs:
+        start = time.perf_counter()
+        fn = _build(model, backend, precision, cpu)
+        if fn is None:
+            continue
+        with torch.inference_mode():
+            fn(x)  # warm-up (and, for compile, the compilation)
+        build_s[f"{backend}:{precision}"] = time.perf_counter() - start
+        fns[f"{backend}:{precision}"] = fn
     start = time.perf_counter()
     default = _default_fn(checkpoint)
     load = time.perf_counter() - start
-    eager(image), default(image)  # warm-up
-    times: dict[str, list[float]] = {"eager": [], "default": []}
+    default(image)
+    times: dict[str, list[float]] = {name: [] for name in [*fns, "egan default"]}
+    outputs: dict[str, torch.Tensor] = {}
     for _ in range(repeats):
-        for name, fn in (("eager", eager), ("default", default)):
+        for name, fn in fns.items():
             start = time.perf_counter()
-            fn(image)
+            with torch.inference_mode():
+                outputs[name] = fn(x)
             times[name].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        default(image)
+        times["egan default"].append(time.perf_counter() - start)
+    ref = outputs["eager:fp32"].clamp(0, 1)
     stage = default.stages[0]
-    psnr = stage.probe_psnr if stage.probe_psnr is not None else float("nan")
-    return {"eager": statistics.median(times["eager"]),
-            "default": statistics.median(times["default"]),
-            "pair_ratio": statistics.median(e / d for e, d in zip(times["eager"], times["default"],
-                                                                   strict=True)),
-            "load_s": load, "precision": f"{stage.precision} (probe PSNR {psnr:.1f} dB)"}
+    return {"median": {k: statistics.median(v) for k, v in times.items()},
+            "psnr": {k: psnr(ref, o.clamp(0, 1)) for k, o in outputs.items()},
+            "build_s": build_s, "load_s": load, "chosen": f"{stage.backend}:{stage.precision}",
+            "reason": stage.reason, "bf16": native_bf16(cpu)[1]}
 
 
 def _memory(which: str, checkpoint: str, height: int, width: int) -> dict[str, Any]:
@@ -116,6 +146,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--big", action="store_true", help="also the 24 MP tiled run")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time torch.compile (fp32; compiling takes tens of seconds)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,17 +155,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = str(Path(tmp) / "bench.pt")
         make_checkpoint(Path(ckpt))
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-              f"cuda: {torch.cuda.is_available()}; image {width}x{height}, "
+        from egan_core.hardware import cpu_features
+
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu: {cpu_features().model}"
+              f" ({torch.backends.cpu.get_cpu_capability()}); image {width}x{height}, "
               f"median of {args.repeats}")
-        speed = _isolated(_speed, ckpt, height, width, args.repeats, args.threads)
+        res = _isolated(_paths, ckpt, height, width, args.repeats, args.threads, args.compile)
+        med, eager = res["median"], res["median"]["eager:fp32"]
+        print(f"bf16: {res['bf16']}")
+        print("| path | ms/image | x eager fp32 | PSNR vs eager (dB) | build + first call (s) |")
+        print("|---|---:|---:|---:|---:|")
+        for name, sec in sorted(med.items(), key=lambda kv: kv[1]):
+            quality = res["psnr"].get(name)
+            q = "-" if quality is None else ("exact" if quality == float("inf") else f"{quality:.1f}")
+            build = res["build_s"].get(name)
+            print(f"| {name} | {sec * 1000:.1f} | {eager / sec:.2f} | {q} | "
+                  f"{'-' if build is None else f'{build:.2f}'} |")
+        print(f"auto chose {res['chosen']} ({res['reason']}); load + probe {res['load_s']:.2f} s"
+              " (once per machine and model: cached)")
+        print(f"egan default (uint8 in/out, auto) vs eager fp32: {eager / med['egan default']:.2f}x "
+              "(targets: >= 1.5x without native bf16, >= 3.5x with AMX)")
         for name, key in (("eager fp32", "eager"), ("egan default", "default")):
             rss = _isolated(_memory, key, ckpt, height, width)["rss_mb"]
-            what = "fp32, NCHW, no_grad" if key == "eager" else speed["precision"]
-            print(f"{name:>13}: {speed[key] * 1000:8.1f} ms/image  peak RSS {rss:6.0f} MiB  {what}")
-        print(f"{'load + probe':>13}: {speed['load_s']:8.2f} s (once per process)")
-        print(f"{'speed-up':>13}: {speed['eager'] / speed['default']:8.2f}x of medians, "
-              f"{speed['pair_ratio']:.2f}x median per pair (target >= 3.5x)")
+            print(f"{name:>13}: peak RSS {rss:6.0f} MiB")
         if args.big:
             from PIL import Image
 

@@ -1,24 +1,26 @@
-"""Training-iteration throughput: egan's fast path against a plain eager fp32 step.
+"""Training-iteration throughput: every precision and layout, against a plain eager fp32 step.
 
 One EnlightenGAN iteration at 256 px, batch 2, relu5_1 (G forward, G step, global D step,
-local D step with 1 + 5 patches). Three implementations of the same step, on the same
+local D step with 1 + 5 patches). Several implementations of the same step, on the same
 initial weights and batch, timed interleaved in one run so machine noise hits all alike:
 
 - ``plain``: eager fp32 written the straightforward way (as the original code does it):
   separate VGG calls for the enhanced and low images and for each patch, one local-D call
   per patch, D(real) recomputed in the D step, gradients flowing into D during G's backward;
-- ``egan-fp32``: egan's step (batched patches, the low image's VGG features computed without
-  a graph, D frozen for G, one D(real));
-- ``egan-fast``: the same step with bf16 autocast and channels_last (``train.precision: bf16``,
-  ``train.channels_last: true``).
+- ``egan fp32``, ``egan fp32+channels_last``: egan's step (batched patches, the low
+  image's VGG features computed without a graph, D frozen for G, one D(real));
+- ``egan bf16``, ``egan bf16+channels_last``: the same with bf16 autocast; only where the
+  CPU computes bf16 natively (``--all`` times them anyway: emulated bf16 is ~10x slower);
+- ``auto``: what ``train.precision: auto`` / ``channels_last: auto`` resolve to here (the
+  same probe ``egan run`` uses), named in the last lines.
 
-All three use the optimizers ``build_parts`` makes (fused Adam on CPU/CUDA) and the feature
+All use the optimizers ``build_parts`` makes (fused Adam on CPU/CUDA) and the feature
 loss module itself (VGG weights prepared once in the computing dtype and layout), so those
 gains are in the ``plain`` baseline too and the ratios do not count them.
 
-Prints images/s, the ratios against ``plain`` and the relative loss difference of the fast
-path (bf16 must keep losses within tolerance). Run: ``python benchmarks/bench_train.py``
-(``--threads N`` sets torch's intra-op threads).
+Prints images/s, the ratios against ``plain``, the CPU, and the relative loss difference of
+the bf16 paths (bf16 must keep losses within tolerance). Run:
+``python benchmarks/bench_train.py`` (``--threads N`` sets torch's intra-op threads).
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ import time
 import torch
 
 from egan_core import get_registries, load_recipe
+from egan_core.hardware import cpu_features, native_bf16
 from egan_core.losses import LossContext
 from egan_core.tensors import attention_map
 from egan_core.training.build import build_parts
+from egan_core.training.precision import resolve_precision
 from egan_core.training.step import Parts, gan_step
 
 RECIPE = {
@@ -101,15 +105,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    ap.add_argument("--all", action="store_true", help="also time bf16 where it is emulated")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    cpu = torch.device("cpu")
     recipe = load_recipe(RECIPE)
-    base = build_parts(recipe, get_registries(), torch.device("cpu"))
-    variants = {name: copy.deepcopy(base) for name in ("plain", "egan-fp32", "egan-fast")}
-    fast = variants["egan-fast"]
-    for module in (fast.generator, fast.discriminator):
-        module.to(memory_format=torch.channels_last)
+    base = build_parts(recipe, get_registries(), cpu)
+    native, why = native_bf16(cpu)
+    combos = [("fp32", False), ("fp32", True)]
+    if native or args.all:
+        combos += [("bf16", False), ("bf16", True)]
+    choice = resolve_precision("auto", "auto", cpu, base.generator,
+                               model_key='attention_unet:{"base_channels": 32}')
+    names = ["plain"] + [f"egan {p}{'+channels_last' if cl else ''}" for p, cl in combos]
+    variants = {name: copy.deepcopy(base) for name in names}
+    settings = dict(zip(names[1:], combos, strict=True))
+    for name, (_, cl) in settings.items():
+        if cl:
+            for module in (variants[name].generator, variants[name].discriminator):
+                module.to(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 256, 256, generator=gen) * 2 - 1
     batch = {"low": x, "input": x * 0.5 - 0.5, "normal": torch.rand(2, 3, 256, 256, generator=gen) * 2 - 1}
@@ -121,8 +136,8 @@ def main() -> None:
         if name == "plain":
             out = _plain_step(variants[name], batch, g)
         else:
-            out = _egan_step(variants[name], cl_batch if name == "egan-fast" else batch, g,
-                             amp=name == "egan-fast")
+            precision, cl = settings[name]
+            out = _egan_step(variants[name], cl_batch if cl else batch, g, amp=precision == "bf16")
         return time.perf_counter() - t0, out
 
     first = {name: run(name)[1] for name in variants}  # warm-up, also the loss check
@@ -131,19 +146,25 @@ def main() -> None:
         for name in variants:
             times[name].append(run(name)[0])
     ips = {name: 2 / statistics.median(t) for name, t in times.items()}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.rounds} rounds")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.rounds} rounds, "
+          f"cpu: {cpu_features().model} ({torch.backends.cpu.get_cpu_capability()}); bf16: {why}")
     print("| path | images/s | x plain |")
     print("|---|---|---|")
     for name, v in ips.items():
         print(f"| {name} | {v:.3f} | {v / ips['plain']:.2f} |")
-    ref = first["egan-fp32"]
-    worst = max(abs(first["egan-fast"][k] - ref[k]) / max(abs(ref[k]), 1e-6)
-                for k in ("g_total", "d_global", "d_local"))
-    print(f"first-iteration losses fp32 {ref['g_total']:.4f}/{ref['d_global']:.4f}/{ref['d_local']:.4f}, "
-          f"bf16 {first['egan-fast']['g_total']:.4f}/{first['egan-fast']['d_global']:.4f}/"
-          f"{first['egan-fast']['d_local']:.4f}: worst relative difference {worst:.3%}")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (all three paths)")
-    print(f"egan-fast / plain = {ips['egan-fast'] / ips['plain']:.2f}x (target >= 2.5x)")
+    ref = first["egan fp32"]
+    for name in names:
+        if "bf16" in name:
+            worst = max(abs(first[name][k] - ref[k]) / max(abs(ref[k]), 1e-6)
+                        for k in ("g_total", "d_global", "d_local"))
+            print(f"{name}: first-iteration losses within {worst:.3%} of egan fp32")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (all paths)")
+    auto = f"egan {choice.precision}{'+channels_last' if choice.channels_last else ''}"
+    if auto in ips:
+        print(f"auto chose {auto} ({choice.reason}): {ips[auto] / ips['plain']:.2f}x plain "
+              "(target >= 1.5x)")
+    best = max(ips, key=lambda k: ips[k])
+    print(f"fastest here: {best}, {ips[best] / ips['plain']:.2f}x plain")
 
 
 if __name__ == "__main__":

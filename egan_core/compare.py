@@ -10,17 +10,17 @@ Writes into the output folder:
 - ``images/input/`` and ``images/<method>/``: the images the page shows, as PNG named
   after the input's stem.
 
-Which checkpoint goes to which enhancer (:func:`plan_methods`): with no checkpoint every
-enhancer runs once; with no enhancer ``gan`` runs once per checkpoint; a single enhancer
-runs once per checkpoint; otherwise the checkpoints go, in order, to the enhancers that
-take one (``gan``), whose count must match. ``a+b`` names a chain (``gan+denoise``).
+The columns (:func:`plan_methods`): each ``--enhancer`` is a column of its own, then each
+``--checkpoint`` is one more column, the ``gan`` enhancer with that checkpoint. ``a+b``
+names a chain (``gan+denoise``); each enhancer may carry options
+(``clahe:clip_limit=3``, ``gan:checkpoint=a.pt+denoise:h=8``), see
+:mod:`egan_core.enhance.specs`.
 """
 
 from __future__ import annotations
 
 import csv
 import html
-import inspect
 import math
 import re
 from collections import Counter
@@ -91,39 +91,18 @@ class CompareResult:
         return out
 
 
-def _takes_checkpoint(name: str) -> bool:
-    """Whether the registered enhancer ``name`` accepts a ``checkpoint`` argument."""
-    from egan_core.plugins import get_registries
+def plan_methods(enhancers: Sequence[str], checkpoints: Sequence[str]) -> list[Method]:
+    """The columns: one per ``--enhancer`` (chains split at ``+``), then ``gan`` once per
+    ``--checkpoint``. Labels repeated get ``#2``, ``#3``..."""
+    from egan_core.enhance.specs import split_chain
 
-    try:
-        factory = get_registries().enhancers.get(name)
-        return "checkpoint" in inspect.signature(factory).parameters
-    except (EganError, TypeError, ValueError):
-        return False  # unknown names are reported when the enhancer loads
-
-
-def plan_methods(enhancers: Sequence[str], checkpoints: Sequence[str],
-                 takes_checkpoint: Callable[[str], bool] = _takes_checkpoint) -> list[Method]:
-    """Pair ``--enhancer`` names with ``--checkpoint`` files (rules in the module doc)."""
-    chains = [tuple(p for p in e.split("+") if p) for e in enhancers]
-    if any(not c for c in chains):
-        raise UsageError("empty --enhancer name")
-    ckpts = list(checkpoints)
-    if not chains and not ckpts:
+    chains = [tuple(split_chain(e)) for e in enhancers]
+    if any(not all(c) for c in chains):
+        raise UsageError("empty --enhancer name; write NAME, NAME:KEY=VALUE,... or a chain a+b")
+    if not chains and not checkpoints:
         raise UsageError("nothing to compare: pass --enhancer NAME and/or --checkpoint FILE")
-    if not ckpts:
-        pairs: list[tuple[tuple[str, ...], str | None]] = [(c, None) for c in chains]
-    elif not chains:
-        pairs = [(("gan",), c) for c in ckpts]
-    elif len(chains) == 1:
-        pairs = [(chains[0], c) for c in ckpts]
-    else:
-        takers = [i for i, c in enumerate(chains) if any(takes_checkpoint(n) for n in c)]
-        if len(takers) != len(ckpts):
-            raise UsageError(f"{len(ckpts)} --checkpoint for {len(takers)} enhancer(s) that take "
-                             "one; give one --checkpoint per such --enhancer, in order")
-        given = dict(zip(takers, ckpts, strict=True))
-        pairs = [(c, given.get(i)) for i, c in enumerate(chains)]
+    pairs: list[tuple[tuple[str, ...], str | None]] = [(c, None) for c in chains]
+    pairs += [(("gan",), str(c)) for c in checkpoints]
     methods: list[Method] = []
     seen: dict[str, int] = {}
     for names, ckpt in pairs:

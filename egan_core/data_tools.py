@@ -12,17 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from egan_core.errors import InputError, UnknownNameError, UsageError
+from egan_core.imageio import IMAGE_EXTENSIONS, orient_array, read_raw, to_uint8
 from egan_core.objects import ObjectSpec
 from egan_core.registry import Registries
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ def load_annotations(images: Path, annotations: Path) -> list[AnnotatedImage]:
     """Pair every annotation with its image under ``images`` (by path, name, then stem)."""
     index: dict[str, Path] = {}
     for p in sorted(images.rglob("*")):
-        if p.suffix.lower() in IMAGE_SUFFIXES:
+        if p.suffix.lower() in IMAGE_EXTENSIONS:
             index.setdefault(p.name.lower(), p)
             index.setdefault(p.stem.lower(), p)
 
@@ -199,25 +195,21 @@ def _crop_image(item: AnnotatedImage, wanted: list[ObjectSpec], registries: Regi
         summary.missing.append(item.name)
         return
     try:
-        with Image.open(item.path) as im:
-            im.load()
-            _write_crops(im, item.size, todo, margin, summary)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        summary.failed.append((str(item.path), reason))
+        pixels, orientation = read_raw(item.path)
+    except InputError as exc:  # the reason without the reader's leading file name
+        summary.failed.append((str(item.path), str(exc).removeprefix(f"'{item.path}': ")))
+        return
+    _write_crops(pixels, orientation, item.size, todo, margin, summary)
 
 
-def _write_crops(im: Image.Image, declared: tuple[int, int] | None,
+def _write_crops(pixels: np.ndarray, orientation: int, declared: tuple[int, int] | None,
                  jobs: list[tuple[str, Box, Path]], margin: float, summary: CropSummary) -> None:
-    """Crop in the annotation's frame (raw pixels unless the declared size is the
+    """Crop in the annotation's frame (the stored pixels unless the declared size is the
     EXIF-rotated one), then turn each crop upright."""
-    orientation = int(im.getexif().get(0x0112, 1))
-    turn = _TRANSPOSE.get(orientation)
-    if turn is not None and declared == (im.height, im.width) != im.size:
-        im, turn = im.transpose(turn), None
-    if im.mode not in ("RGB", "RGBA", "L", "I;16"):
-        im = im.convert("RGB")
-    width, height = im.size
+    stored = (pixels.shape[1], pixels.shape[0])
+    if orientation != 1 and declared == stored[::-1] != stored:
+        pixels, orientation = orient_array(pixels, orientation), 1
+    height, width = pixels.shape[:2]
     for name, box, target in jobs:
         dx, dy = box.width * margin, box.height * margin
         left, top = max(0, round(box.left - dx)), max(0, round(box.top - dy))
@@ -226,13 +218,11 @@ def _write_crops(im: Image.Image, declared: tuple[int, int] | None,
         if right <= left or bottom <= top:
             summary.counts[name].small += 1
             continue
-        crop = im.crop((left, top, right, bottom))
-        if turn is not None:
-            crop = crop.transpose(turn)
+        crop = orient_array(pixels[top:bottom, left:right], orientation)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         try:
-            crop.save(tmp, format="PNG")
+            Image.fromarray(to_uint8(crop), "RGB").save(tmp, format="PNG")
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

@@ -1,9 +1,9 @@
 """Score folders of images with NIQE, PSNR and SSIM (the logic behind ``egan eval``).
 
-Images are read as 8-bit RGB. Full-reference metrics match each image to the reference
-image with the same file stem (``a.png`` to ``ref/a.jpg``). One bad image (unreadable, no
-reference, sizes differ) fails alone: it is recorded in :attr:`EvalReport.failures` and
-the rest are still scored.
+Images are read as 8-bit RGB, upright per their EXIF orientation (:mod:`egan_core.imageio`).
+Full-reference metrics match each image to the reference image with the same file stem
+(``a.png`` to ``ref/a.jpg``). One bad image (unreadable, no reference, sizes differ) fails
+alone: it is recorded in :attr:`EvalReport.failures` and the rest are still scored.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from egan_core.errors import EganError, InputError, UsageError
-from egan_core.metrics import CHANNELS, NEEDS_REFERENCE, niqe, psnr, ssim
+from egan_core.imageio import IMAGE_EXTENSIONS, read_image_uint8
+from egan_core.metrics import CHANNELS, NEEDS_REFERENCE, brightness, niqe, psnr, ssim
 
-#: file suffixes (lower case) treated as images when listing a folder.
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
-                            ".ppm", ".pgm", ".pnm"})
 METRICS: tuple[str, ...] = tuple(NEEDS_REFERENCE)
 
 
@@ -58,18 +55,12 @@ class EvalReport:
 
 
 def load_rgb(path: str | Path) -> np.ndarray:
-    """Read an image file as an HxWx3 ``uint8`` RGB array; :class:`InputError` if unreadable."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray: keep the top byte
-                arr = np.asarray(im, dtype=np.uint32) >> 8
-                return np.repeat(arr.astype(np.uint8)[:, :, None], 3, axis=2)
-            return np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc})") from None
+    """Read an image file as an upright HxWx3 ``uint8`` RGB array (egan's one reader).
+
+    Raises:
+        InputError: the file is missing, unreadable or not an image.
+    """
+    return read_image_uint8(path)
 
 
 def list_images(path: str | Path) -> list[Path]:
@@ -79,7 +70,7 @@ def list_images(path: str | Path) -> list[Path]:
         return [p]
     if not p.is_dir():
         raise InputError(f"{p}: no such file or folder")
-    return sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def _reference_index(reference: str | Path) -> dict[str, list[Path]]:
@@ -105,6 +96,9 @@ def score_image(image: np.ndarray, metrics: Iterable[str], reference: np.ndarray
     for metric in metrics:
         if metric == "niqe":
             scores[metric] = niqe(image)
+            continue
+        if metric == "brightness":
+            scores[metric] = brightness(image)
             continue
         if reference is None:
             raise UsageError(f"{metric} needs a reference image: pass --reference DIR")
@@ -141,7 +135,7 @@ def evaluate(dirs: Sequence[str | Path], metrics: Sequence[str],
     for d in dirs:
         found = list_images(d)
         if not found:
-            suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+            suffixes = ", ".join(sorted(IMAGE_EXTENSIONS))
             raise InputError(f"{d}: no images found (looked for {suffixes})")
         files.extend(found)
 

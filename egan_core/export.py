@@ -1,8 +1,9 @@
 """``egan export``: a generator as one self-contained ONNX or TorchScript graph.
 
 The exported graph takes an ``(N, 3, H, W)`` float32 image in [0, 1] and returns the
-enhanced image in [0, 1] (clamped). The [-1, 1] conversion, the attention map and the
-reflection padding to multiples of 16 are inside the graph, with the pad amounts computed
+enhanced image in [0, 1] (clamped). The range conversion, the attention map (where the
+generator takes one) and the reflection padding to the generator's ``pad_multiple`` (16 for
+``attention_unet``) are inside the graph, with the pad amounts computed
 from the input's shape, so one file serves any image size (``shape`` exports a fixed size
 instead). BatchNorm uses its running statistics (eval mode).
 
@@ -26,7 +27,7 @@ from torch import nn
 
 from egan_core.checkpoint import atomic_write
 from egan_core.errors import EganError, UsageError
-from egan_core.tensors import attention_map, from_model_range, to_model_range
+from egan_core.tensors import enhance_with
 
 #: The exported file must stay at least this close (PSNR in dB, [0, 1] range) to PyTorch.
 MIN_PSNR = 40.0
@@ -77,27 +78,31 @@ class ExportWrapper(nn.Module):
     """A generator as ``[0, 1] image -> enhanced [0, 1] image``, padding included.
 
     The pad amounts are computed from the input's shape inside ``forward``, so traced
-    graphs keep them dynamic. The generator sees sizes that are multiples of
-    :data:`PAD_MULTIPLE` (so its own padding is a no-op) and its attention map, computed
-    from the padded image (pixel-wise, so equal to the padded attention map).
+    graphs keep them dynamic. The generator is run through
+    :func:`egan_core.tensors.enhance_with` on sizes that are multiples of its declared
+    ``pad_multiple`` (default :data:`PAD_MULTIPLE`, so ``attention_unet``'s own padding is
+    a no-op), with its attention map where it takes one (computed from the padded image,
+    pixel-wise, so equal to the padded attention map). Generators that need no padding
+    (or pad themselves traceably) declare ``pad_multiple = 1``.
     """
 
-    def __init__(self, generator: nn.Module, multiple: int = PAD_MULTIPLE) -> None:
+    def __init__(self, generator: nn.Module, multiple: int | None = None, clamp: bool = True) -> None:
         super().__init__()
         self.generator = generator
-        self.multiple = multiple
+        # a generator that pads itself traceably (or needs no padding) declares pad_multiple
+        self.multiple = multiple or int(getattr(generator, "pad_multiple", PAD_MULTIPLE))
+        self.clamp = clamp
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` in [0, 1] -> the enhanced ``(N, 3, H, W)``, clamped to [0, 1]."""
-        x = to_model_range(image)
-        height, width = x.shape[-2], x.shape[-1]
+        height, width = image.shape[-2], image.shape[-1]
         dh = (self.multiple - height % self.multiple) % self.multiple
         dw = (self.multiple - width % self.multiple) % self.multiple
         top, left = dh // 2, dw // 2
-        x = F.pad(x, [left, dw - left, top, dh - top], mode="reflect")
-        out = self.generator(x, attention_map(x))[0]
+        x = F.pad(image, [left, dw - left, top, dh - top], mode="reflect")
+        out = enhance_with(self.generator, x)[0]
         out = out[:, :, top:top + height, left:left + width]
-        return from_model_range(out).clamp(0.0, 1.0)
+        return out.clamp(0.0, 1.0) if self.clamp else out
 
 
 class _FixedSize(nn.Module):
@@ -135,9 +140,8 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 def reference_output(generator: nn.Module, image: torch.Tensor) -> torch.Tensor:
     """The PyTorch model's fp32 output, ``[0, 1] -> [0, 1]``, on the generator's own path."""
     with torch.inference_mode():
-        x = to_model_range(image.float())
-        out = generator(x, attention_map(x))[0]
-    return from_model_range(out).clamp(0.0, 1.0)
+        out = enhance_with(generator, image.float())[0]
+    return out.clamp(0.0, 1.0)
 
 
 def parse_shape(text: str) -> tuple[int, int]:

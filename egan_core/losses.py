@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -16,6 +17,14 @@ class LossContext:
     ``P`` is the number of patches (1 + extra random crops) at the same coordinates in
     ``enhanced``, ``normal`` and ``low``. They are ``None`` when the discriminator takes
     no patches.
+
+    ``aux`` holds the generator's auxiliary outputs by name, for losses that need more
+    than the image (empty for ``attention_unet``): Zero-DCE's ``curves`` (the curve
+    parameter maps, ``(N, 3 * iterations, H, W)`` or ``(N, 3, H, W)``), SCI's
+    ``illumination`` and, while training with its self-calibrated module,
+    ``stage_inputs`` / ``stage_illuminations`` (every stage stacked along the batch). For
+    generators with ``value_range: unit``, ``enhanced`` and ``latent`` are still given in
+    [-1, 1] here (``latent = enhanced - input``) and ``attention`` is the input's map.
     """
 
     low: torch.Tensor
@@ -28,6 +37,7 @@ class LossContext:
     normal_patches: torch.Tensor | None = None
     low_patches: torch.Tensor | None = None
     num_patches: int = 0
+    aux: Mapping[str, torch.Tensor] = field(default_factory=dict)
 
 
 class AdversarialLoss(nn.Module):

@@ -28,8 +28,9 @@ from egan_core.signature import component_kwargs, float_from_yaml
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-#: Names a component may take that the engine injects; recipes never set them.
-INJECTED = frozenset({"vgg_weights", "seed"})
+#: Names a component may take that the engine injects; recipes never set them. ``section``
+#: is the recipe path of the component's own block (``data``, ``validation``), for messages.
+INJECTED = frozenset({"vgg_weights", "seed", "section"})
 
 DEFAULTS: dict[str, Any] = {
     "name": None,  # default: the recipe file's stem
@@ -49,13 +50,15 @@ DEFAULTS: dict[str, Any] = {
         "lr": 1.0e-4,
         "beta1": 0.5,
         "beta2": 0.999,
+        "weight_decay": 0.0,
+        "grad_clip": None,
         "max_steps": None,
         "accumulate": 1,
-        "precision": "fp32",
+        "precision": "auto",
         "save_every": 5,
         "sample_every": 100,
         "log_every": 10,
-        "channels_last": False,
+        "channels_last": "auto",
         "compile": False,
     },
 }
@@ -74,23 +77,28 @@ KEY_DOCS: dict[str, str] = {
     "adversarial.local": "adversarial loss of the patch discriminator",
     "losses.<name>.weight": "weight of a generator-side loss; its kwargs sit beside it",
     "vgg.weights": "VGG16 for feature losses: imagenet | none | <path>",
-    "validation": "null, or {dataset: paired, every: STEPS, ...}: logs val_psnr against paired targets",
+    "validation": "null, {dataset: paired, every: STEPS, ...}: val_psnr against paired targets, or"
+                  " {dataset: noref, root: DIR, every: STEPS}: val_niqe, val_brightness and a sample"
+                  " grid of a few low-light photos without targets",
     "train.epochs": "epochs at the full learning rate (the original keeps lr one more epoch)",
     "train.decay_epochs": "epochs of linear decay after that",
     "train.lr": "Adam learning rate of G and both Ds",
     "train.beta1": "Adam beta1",
     "train.beta2": "Adam beta2",
+    "train.weight_decay": "Adam weight decay (L2 added to the gradients, torch.optim.Adam's); 0 = none",
+    "train.grad_clip": "clip each optimizer's gradients to this total L2 norm before its step; null = none",
     "train.max_steps": "stop after this many iterations (smoke runs); null = no limit",
     "train.accumulate": "gradient accumulation steps per optimizer step",
-    "train.precision": "fp32 | bf16 | fp16 autocast",
+    "train.precision": "auto | fp32 | bf16 | fp16 autocast; auto: bf16 only where native and"
+                       " faster in a probe (cached per machine), else fp32",
     "train.save_every": "also keep a checkpoint every N epochs (the latest is always kept)",
     "train.sample_every": "write a sample grid every N steps (0 = never)",
     "train.log_every": "log metrics every N steps",
-    "train.channels_last": "channels_last memory format (faster convolutions on some hardware)",
+    "train.channels_last": "auto | true | false: channels_last memory format; auto measures it",
     "train.compile": "torch.compile the generator",
 }
 
-_PRECISIONS = ("fp32", "bf16", "fp16")
+_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,8 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class ValidationSpec:
-    """Paired data scored (PSNR of output vs target) every ``every`` steps and at the end."""
+    """Data scored every ``every`` steps and at the end: PSNR against paired targets, or NIQE
+    and brightness for a no-reference set (``noref``)."""
 
     dataset: Component
     every: int
@@ -138,8 +147,10 @@ class TrainSpec:
     save_every: int
     sample_every: int
     log_every: int
-    channels_last: bool
+    channels_last: bool | str
     compile: bool
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
 
 
 @dataclass(frozen=True)
@@ -204,15 +215,12 @@ def safe_load(text: str) -> Any:
 
 
 def configs_dir() -> Traversable:
-    """The installed ``configs/`` folder (``egan_core.configs``).
+    """The installed ``configs/`` folder: the package ``egan_core.configs``.
 
-    An editable install maps only ``egan_core/`` itself, so there the checkout's
-    ``configs/`` beside it is used.
+    The recipes are package data, so a wheel, an editable install and a checkout all find
+    them here, from any current directory.
     """
-    try:
-        return resources.files("egan_core.configs")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "configs"
+    return resources.files("egan_core.configs")
 
 
 def resolve_recipe_path(path: str | Path) -> Path:
@@ -428,6 +436,12 @@ def parse_recipe(
     )
 
 
+def _auto_or_bool(value: Any, key: str) -> bool | str:
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise RecipeError(f"{key} must be true, false or auto, got {value!r}")
+
+
 def _train_spec(t: Mapping[str, Any]) -> TrainSpec:
     d = DEFAULTS["train"]
 
@@ -446,6 +460,11 @@ def _train_spec(t: Mapping[str, Any]) -> TrainSpec:
     precision = get("precision", str)
     if precision not in _PRECISIONS:
         raise RecipeError(f"train.precision must be one of {', '.join(_PRECISIONS)}, got '{precision}'")
+    grad_clip = t.get("grad_clip", None)
+    if grad_clip is not None:
+        grad_clip = float(_typed(grad_clip, float, "train.grad_clip"))
+        if not (grad_clip > 0 and math.isfinite(grad_clip)):
+            raise RecipeError(f"train.grad_clip must be a positive number or null, got {grad_clip}")
     beta1, beta2 = float(get("beta1", float)), float(get("beta2", float))
     for key, beta in (("beta1", beta1), ("beta2", beta2)):
         if not 0 <= beta < 1:
@@ -462,8 +481,10 @@ def _train_spec(t: Mapping[str, Any]) -> TrainSpec:
         save_every=get("save_every", int, 0),
         sample_every=get("sample_every", int, 0),
         log_every=get("log_every", int, 1),
-        channels_last=get("channels_last", bool),
+        channels_last=_auto_or_bool(t.get("channels_last", d["channels_last"]), "train.channels_last"),
         compile=get("compile", bool),
+        weight_decay=_ranged(float(get("weight_decay", float)), 0, "train.weight_decay"),
+        grad_clip=grad_clip,
     )
 
 

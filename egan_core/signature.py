@@ -63,12 +63,7 @@ def component_kwargs(
                 f" {'vgg.weights' if key == 'vgg_weights' else key}); remove it here"
             )
         if key not in public and not var_kw:
-            close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
-            guess = f" did you mean '{close[0]}'?" if close else ""
-            raise RecipeError(
-                f"unknown recipe key '{where}.{key}' for {what};{guess}"
-                f" valid keys: {', '.join(valid) or '(none)'}"
-            )
+            raise RecipeError(unknown_key_message(f"recipe key '{where}.{key}'", key, valid, what))
     resolved: dict[str, Any] = {}
     for name, p in public.items():
         if name in kwargs:
@@ -81,6 +76,47 @@ def component_kwargs(
         if key not in resolved:
             resolved[key] = kwargs[key]
     return resolved
+
+
+def unknown_key_message(named: str, key: str, valid: Iterable[str], what: str) -> str:
+    """The one-line "unknown key" error of recipes and enhancer options, with a guess.
+
+    ``named`` is how the key is quoted (``"recipe key 'data.sise'"``); ``valid`` the keys
+    that would have been accepted.
+    """
+    valid = sorted(valid)
+    close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+    guess = f" did you mean '{close[0]}'?" if close else ""
+    return f"unknown {named} for {what};{guess} valid keys: {', '.join(valid) or '(none)'}"
+
+
+def check_options(factory: Any, options: Mapping[str, Any], where: str, what: str,
+                  injected: Iterable[str] = ()) -> dict[str, Any]:
+    """Options given for ``factory`` outside a recipe (``--enhancer clahe:tiles=4``), checked
+    as recipe kwargs are: known names, values of the annotated type (converted, e.g. 3 to
+    3.0). Only the given options come back; the factory keeps its own defaults.
+
+    Args:
+        factory: a registered class or function.
+        options: name -> value, as the user gave them.
+        where: how the user wrote the owner (``"clahe"``), quoted as ``where:key``.
+        what: how to name the component in messages (``"enhancer 'clahe'"``).
+        injected: parameter names the engine supplies (refused here).
+
+    Raises:
+        RecipeError: an unknown or injected name, or a value of the wrong type.
+    """
+    params, hints, var_kw = _parameters(factory)
+    injected = set(injected)
+    valid = sorted(n for n in params if n not in injected)
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in injected:
+            raise RecipeError(f"option '{where}:{key}' is set by egan itself; remove it")
+        if key not in params and not var_kw:
+            raise RecipeError(unknown_key_message(f"option '{where}:{key}'", key, valid, what))
+        out[key] = check_type(value, hints.get(key, _MISSING), f"{where}:{key}")
+    return out
 
 
 def check_type(value: Any, annotation: Any, key: str) -> Any:

@@ -5,7 +5,10 @@ Models work on images in [-1, 1] (``x * 2 - 1`` of the [0, 1] image), NCHW.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from torch import nn
 
 
 def to_model_range(x: torch.Tensor) -> torch.Tensor:
@@ -30,3 +33,79 @@ def attention_map(x: torch.Tensor) -> torch.Tensor:
     """
     r, g, b = x[:, 0:1] + 1, x[:, 1:2] + 1, x[:, 2:3] + 1
     return 1.0 - (0.299 * r + 0.587 * g + 0.114 * b) / 2.0
+
+
+#: What a generator may declare about its input and output range (class attribute
+#: ``value_range``): ``signed`` = [-1, 1] (EnlightenGAN's convention, the default),
+#: ``unit`` = [0, 1] (Zero-DCE, SCI).
+ValueRange = Literal["unit", "signed"]
+
+
+def _core(generator: nn.Module) -> nn.Module:
+    """The module inside DDP (``module``) and ``torch.compile`` (``_orig_mod``) wrappers."""
+    for _ in range(8):
+        inner = getattr(generator, "_orig_mod", None)
+        if inner is None:
+            inner = getattr(generator, "module", None)
+        if not isinstance(inner, nn.Module):
+            break
+        generator = inner
+    return generator
+
+
+def value_range(generator: nn.Module) -> ValueRange:
+    """The generator's declared ``value_range`` (``signed`` when it declares none)."""
+    found = getattr(_core(generator), "value_range", "signed")
+    if found not in ("unit", "signed"):
+        raise ValueError(f"generator {type(_core(generator)).__name__} declares value_range "
+                         f"{found!r}; declare 'unit' ([0, 1]) or 'signed' ([-1, 1])")
+    return found
+
+
+def needs_attention(generator: nn.Module) -> bool:
+    """Whether the generator takes EnlightenGAN's attention map (default: yes)."""
+    return bool(getattr(_core(generator), "needs_attention", True))
+
+
+def enhance_with(generator: nn.Module, x: torch.Tensor, *, signed: bool = False,
+                 dtype: torch.dtype | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Run any registered generator: the one place that knows the generator contract.
+
+    Every caller (training step, sample grid, validation, enhancement backends, export)
+    goes through here, so a generator only declares what it needs (``value_range``,
+    ``needs_attention``) and works everywhere.
+
+    Args:
+        generator: a generator (or a DDP / compiled wrapper of one).
+        x: ``(N, 3, H, W)`` image in [0, 1], or in [-1, 1] when ``signed``.
+        signed: the range of ``x`` and of the returned image.
+        dtype: run the generator in this dtype (e.g. bf16 weights): the range conversion
+            and the attention map are computed in ``x``'s precision, then cast.
+
+    Returns:
+        ``(enhanced, aux)``: the enhanced image in the range of ``x`` (not clipped) and
+        the generator's auxiliary outputs. For attention generators ``aux`` holds
+        ``attention`` and ``latent`` ([-1, 1] convention); ``unit`` generators return
+        their own (e.g. Zero-DCE's ``curves``, SCI's ``illumination``).
+    """
+    if value_range(generator) == "signed":
+        img = x if signed else to_model_range(x)
+        if needs_attention(generator):
+            att = attention_map(img)
+            if dtype is None:
+                out, latent = generator(img, att)
+            else:
+                out, latent = generator(img.to(dtype), att.to(dtype))
+            aux = {"attention": att, "latent": latent}
+        else:
+            out, latent = generator(img if dtype is None else img.to(dtype))
+            aux = {"latent": latent}
+        return (out if signed else from_model_range(out)), aux
+    img = from_model_range(x) if signed else x
+    cast = img if dtype is None else img.to(dtype)
+    if needs_attention(generator):
+        att = attention_map(to_model_range(img))
+        out, aux = generator(cast, att if dtype is None else att.to(dtype))
+    else:
+        out, aux = generator(cast)
+    return (to_model_range(out) if signed else out), dict(aux)

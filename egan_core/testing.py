@@ -40,6 +40,19 @@ from egan_core.tensors import attention_map
 PluginManagerFactory = Callable[..., PluginManager]
 
 
+def _native_bf16_reason() -> str:
+    from egan_core.hardware import native_bf16
+
+    ok, why = native_bf16("cpu")
+    return "" if ok else f"needs native bf16 (AVX512-BF16 or AMX): {why}"
+
+
+#: Marks a test that forces bf16 on the CPU: it runs where bf16 is native and is skipped,
+#: with the reason, where PyTorch would emulate it (or refuse it) instead.
+requires_native_bf16 = pytest.mark.skipif(bool(_native_bf16_reason()), reason=_native_bf16_reason()
+                                          or "native bf16")
+
+
 @pytest.fixture
 def plugin_manager(monkeypatch: pytest.MonkeyPatch) -> PluginManagerFactory:
     """Build fresh plugin managers: ``plugin_manager(extra=[("my-dist", my_module)])``.
@@ -94,7 +107,9 @@ def make_tiny_batch(
     ``latent`` is a leaf tensor with ``requires_grad=True`` and ``enhanced = input + latent``,
     so ``loss(ctx).backward()`` fills ``ctx.latent.grad``. There are two patches of
     ``patch_size`` (patch-major, ``(2 * batch, 3, s, s)``) at the same corners in
-    ``enhanced``, ``normal`` and ``low``.
+    ``enhanced``, ``normal`` and ``low``. ``aux`` holds a Zero-DCE-style ``curves`` map and an
+    SCI-style ``illumination``, both computed from ``latent``, so losses that read
+    ``ctx.aux`` are exercised (and reach ``latent.grad``) too.
     """
     gen = torch.Generator().manual_seed(seed)
 
@@ -123,6 +138,8 @@ def make_tiny_batch(
         normal_patches=crop(normal),
         low_patches=crop(low),
         num_patches=len(corners),
+        aux={"curves": torch.tanh(latent * 10),
+             "illumination": ((inp + 1) / 2 + latent).clamp(1e-4, 1.0)},
     )
 
 

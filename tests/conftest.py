@@ -6,12 +6,18 @@ the package names (tests/egan_core, tests/egan_plugins) and must not shadow them
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 import torch
 
 pytest_plugins = ["egan_core.testing"]
+
+# Speed decisions (egan_core.autotune) go to a cache of this test session's own, for the
+# tests and the CLI subprocesses they start: never the user's ~/.cache, never stale.
+os.environ["EGAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="egan-test-cache-")
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from rich.progress import ProgressColumn, Task
 from rich.text import Text
 
 from egan_core.enhance.io import FORMATS
+from egan_core.enhance.runtime import BACKENDS
 from egan_core.errors import EganError, InputError, UsageError
 
 
@@ -27,9 +28,15 @@ class _RateColumn(ProgressColumn):
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
               help="egan checkpoint, original *_net_G_A.pth or .safetensors weights.")
 @click.option("--recipe", "recipe_path", help="Use the latest checkpoint of this recipe's run folder.")
-@click.option("--enhancer", "enhancers", multiple=True, help="Registered enhancer; repeat to chain in order.")
+@click.option("--enhancer", "enhancers", multiple=True, metavar="NAME[:KEY=VALUE,...]",
+              help="Registered enhancer; repeat to chain in order. Options of its factory follow "
+                   "a colon, values as YAML scalars: clahe:clip_limit=3,tiles=4, denoise:h=8.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
-              help="auto: bf16 where the device runs it natively and it stays within 40 dB of fp32.")
+              help="auto: bf16 only where the device runs it natively and it measures faster, "
+                   "within 40 dB of fp32.")
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default="auto", show_default=True,
+              help="How a network runs; auto: the fastest measured on this machine (cached; "
+                   "see egan doctor). compile pays off on many same-size images only.")
 @click.option("--tile", type=click.IntRange(min=0), default=None,
               help="Tile size in pixels (0 = whole frame; default: whole frame up to 1 MP, else 512).")
 @click.option("--strength", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
@@ -45,7 +52,7 @@ class _RateColumn(ProgressColumn):
 @click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False),
               help="Folder holding runs (egan run --out), for --recipe.")
 def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_path: str | None,
-            enhancers: tuple[str, ...], precision: str, tile: int | None, strength: float,
+            enhancers: tuple[str, ...], precision: str, backend: str, tile: int | None, strength: float,
             device: str, recursive: bool, fmt: str | None, suffix: str, overwrite: bool,
             batch_size: int, runs: str) -> None:
     """Enhance images and videos (files, folders or globs) into OUT, keeping their names.
@@ -74,10 +81,12 @@ def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_pa
         click.echo(f"skipping {len(report.skipped)} existing output(s) (use --overwrite to replace)")
     start_group()  # under torchrun: connect before the work, so a rank that dies is noticed
     try:
-        if mine.jobs:
+        if mine.jobs or world > 1:  # under torchrun every rank takes rank 0's choice of path
             enhancer = load_enhancer(list(enhancers) or "gan", checkpoint=checkpoint,
                                      recipe=recipe_path, runs=runs, device=device,
-                                     precision=precision, tile=tile, strength=strength)
+                                     precision=precision, backend=backend, tile=tile,
+                                     strength=strength)
+        if mine.jobs:
             _run_with_progress(enhancer, mine.jobs, batch_size, report, show=main)
     except Exception as exc:
         if world == 1:

@@ -33,8 +33,8 @@ def _num(value: float, digits: int = 4) -> str:
 @click.command("eval")
 @click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
                 type=click.Path(exists=True))
-@click.option("--metric", "metrics", multiple=True, type=click.Choice(["niqe", "psnr", "ssim"]),
-              required=True, help="Metric to compute; repeatable.")
+@click.option("--metric", "metrics", multiple=True, type=click.Choice(["niqe", "psnr", "ssim", "brightness"]),
+              required=True, help="Metric to compute; repeatable. brightness: mean pixel value in [0, 1].")
 @click.option("--reference", type=click.Path(exists=True, file_okay=False),
               help="Ground-truth folder for psnr/ssim; images are matched by file stem.")
 @click.option("--channel", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
@@ -44,7 +44,7 @@ def _num(value: float, digits: int = 4) -> str:
               help='Print {"per_image": {file: {metric: value}}, "mean": {metric: value}}.')
 def eval_command(dirs: tuple[str, ...], metrics: tuple[str, ...], reference: str | None,
                  channel: str, as_json: bool) -> None:
-    """Score images with NIQE (no reference; lower is better), PSNR or SSIM.
+    """Score images with NIQE (no reference; lower is better), PSNR, SSIM or mean brightness.
 
     PSNR and SSIM are on 8-bit data (peak 255; identical images give PSNR inf, written
     Infinity in JSON); SSIM uses Wang et al.'s 11x11 Gaussian window (sigma 1.5). An
@@ -74,10 +74,12 @@ def eval_command(dirs: tuple[str, ...], metrics: tuple[str, ...], reference: str
 
 @click.command()
 @click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--enhancer", "enhancers", multiple=True,
-              help="Enhancer to compare (gan, clahe, denoise; 'gan+denoise' chains); repeatable.")
+@click.option("--enhancer", "enhancers", multiple=True, metavar="NAME[:KEY=VALUE,...]",
+              help="A column: an enhancer (gan, clahe, denoise...; 'gan+denoise' chains) with "
+                   "options after a colon, values as YAML scalars (clahe:clip_limit=3,tiles=4); "
+                   "repeatable.")
 @click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False),
-              help="Checkpoint for the enhancer(s) that take one, in order; repeatable.")
+              help="A column: the gan enhancer with this checkpoint; repeatable.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True)
@@ -85,8 +87,9 @@ def compare(input_dir: str, enhancers: tuple[str, ...], checkpoints: tuple[str, 
             device: str) -> None:
     """Run several enhancers on the same images: contact sheet, HTML page, NIQE table.
 
-    With one --enhancer and several --checkpoint it runs once per checkpoint; with several
-    enhancers the checkpoints go, in order, to those that take one (gan).
+    Each --enhancer is a column, and so is each --checkpoint (the gan enhancer with it):
+    `--enhancer clahe --checkpoint a.pt --checkpoint b.pt` compares clahe, gan:a and gan:b.
+    A chain with a checkpoint of its own: --enhancer gan:checkpoint=a.pt+denoise.
     """
     from egan_core.compare import compare as run_compare
 

@@ -19,6 +19,8 @@ COMMANDS = {
     "plugins": "egan_core.cli.plugins:plugins",
     "recipe": "egan_core.cli.recipe:recipe",
     "data": "egan_core.cli.data:data",
+    "demo": "egan_core.cli.demo:demo",
+    "doctor": "egan_core.cli.doctor:doctor",
 }
 
 #: one-line help of each subcommand for ``egan --help``, which then imports none of them
@@ -26,6 +28,8 @@ COMMANDS = {
 SUMMARIES = {
     "compare": "Run several enhancers on the same images: contact sheet, HTML page, NIQE table.",
     "data": "Prepare training data.",
+    "demo": "Try every enhancer on your own photos in the browser (a local web app).",
+    "doctor": "Show this machine's CPU features, torch build and what auto resolves to (for bug reports).",
     "enhance": "Enhance images and videos (files, folders or globs) into OUT, keeping their names.",
     "eval": "Score images with NIQE (no reference; lower is better), PSNR or SSIM.",
     "export": "Export a generator to ONNX or TorchScript (input and output in [0, 1]).",

@@ -8,11 +8,10 @@ from pathlib import Path
 
 from egan_core.enhance.io import FORMATS, format_of
 from egan_core.errors import UsageError
+from egan_core.imageio import IMAGE_EXTENSIONS
 
-#: Extensions picked up from folders and globs (a file named explicitly is always tried).
-IMAGE_EXTS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pnm"}
-)
+#: Video endings picked up from folders and globs, besides egan's one list of image endings
+#: (``IMAGE_EXTENSIONS``); a file named explicitly is always tried.
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv"})
 
 
@@ -54,7 +53,7 @@ def expand_inputs(inputs: list[str], recursive: bool = False, exclude: Path | No
     """
     found: dict[Path, tuple[Path, Path]] = {}
     missing: list[str] = []
-    wanted = IMAGE_EXTS | VIDEO_EXTS
+    wanted = IMAGE_EXTENSIONS | VIDEO_EXTS
     for given in inputs:
         path = Path(given)
         if path.is_file():

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from egan_core.enhance.io import pil_to_float, to_uint8
+from egan_core.enhance.io import read_pil, to_uint8
 from egan_core.enhance.runtime import serial_if_small
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
@@ -67,11 +67,12 @@ class Enhancer:
     def __call__(self, image: Any) -> Any:
         """Enhance a ``PIL.Image``, an ``(H, W, 3)`` uint8 (or float [0, 1]) array or a tensor.
 
-        Returns the same kind: a RGB ``PIL.Image`` of the same size, an array of the same
-        shape and dtype, or a float tensor of the same shape on the same device.
+        Returns the same kind: a RGB ``PIL.Image`` of the same size, upright (its EXIF
+        orientation applied, as ``egan enhance`` writes it), an array of the same shape
+        and dtype, or a float tensor of the same shape on the same device.
         """
         if isinstance(image, Image.Image):
-            out = self.enhance_array(pil_to_float(image))
+            out = self.enhance_array(read_pil(image))
             return Image.fromarray(to_uint8(out), "RGB")
         if isinstance(image, np.ndarray):
             if image.ndim != 3 or image.shape[2] != 3:

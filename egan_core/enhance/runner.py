@@ -38,7 +38,10 @@ SUMMARY_TIMEOUT = timedelta(days=7)
 #: Failed inputs named in the summary line (the rest are counted).
 SUMMARY_NAMES = 10
 
+#: How long ranks wait for rank 0's choice of enhancement path (a probe takes seconds).
+DECISION_TIMEOUT = timedelta(minutes=10)
 _group: Any = None  # the summary group of this process (None: alone, or not started yet)
+_decision_group: Any = None  # where rank 0 shares its choice of path (short timeout)
 _own_default_group = False  # whether start_group created the default process group
 
 
@@ -117,7 +120,7 @@ def start_group() -> None:
     Raises:
         EganError: the ranks cannot reach each other (torchrun's rendezvous settings).
     """
-    global _group, _own_default_group
+    global _group, _own_default_group, _decision_group
     if rank_and_world()[1] <= 1 or _group is not None:
         return
     import torch.distributed as dist
@@ -127,8 +130,14 @@ def start_group() -> None:
             dist.init_process_group("gloo")
             _own_default_group = True
         _group = dist.new_group(backend="gloo", timeout=SUMMARY_TIMEOUT)
+        _decision_group = dist.new_group(backend="gloo", timeout=DECISION_TIMEOUT)
     except (RuntimeError, ValueError) as exc:
         raise EganError(f"cannot connect to the other ranks: {_first_line(exc)}") from None
+
+
+def decision_group() -> Any:
+    """The group in which every rank takes rank 0's measured decisions (None when alone)."""
+    return _decision_group
 
 
 def end_group() -> None:

@@ -1,4 +1,4 @@
-"""Image quality metrics: NIQE (no reference), PSNR and SSIM (full reference).
+"""Image quality metrics: NIQE and mean brightness (no reference), PSNR and SSIM (full reference).
 
 All take images as numpy arrays on the 0..255 scale (``uint8`` or float), HxW or HxWx3
 RGB, and return a Python float. NIQE follows the authors' MATLAB release; PSNR and SSIM
@@ -7,13 +7,15 @@ work on RGB (default) or on the BT.601 Y channel (``channel="y"``).
 
 from __future__ import annotations
 
+from egan_core.metrics.brightness import brightness
 from egan_core.metrics.niqe import niqe
 from egan_core.metrics.psnr import CHANNELS, psnr
 from egan_core.metrics.ssim import ssim
 
 #: metric name -> whether it needs a reference image.
-NEEDS_REFERENCE: dict[str, bool] = {"niqe": False, "psnr": True, "ssim": True}
-#: metric name -> True when larger values are better.
+NEEDS_REFERENCE: dict[str, bool] = {"niqe": False, "psnr": True, "ssim": True, "brightness": False}
+#: metric name -> True when larger values are better (brightness has no better side: it is
+#: compared with well-lit photos' range, so it is not listed).
 HIGHER_IS_BETTER: dict[str, bool] = {"niqe": False, "psnr": True, "ssim": True}
 
-__all__ = ["CHANNELS", "HIGHER_IS_BETTER", "NEEDS_REFERENCE", "niqe", "psnr", "ssim"]
+__all__ = ["CHANNELS", "HIGHER_IS_BETTER", "NEEDS_REFERENCE", "brightness", "niqe", "psnr", "ssim"]

@@ -18,12 +18,16 @@ from egan_core.training.step import Parts
 
 
 def instantiate(factory: Any, kwargs: Any, where: str, **injected: Any) -> Any:
-    """Call a registered factory with its recipe kwargs plus the injected values it accepts."""
+    """Call a registered factory with its recipe kwargs plus the injected values it accepts.
+
+    ``section`` (the recipe path ``where`` of its block, e.g. ``validation``) is always
+    offered, so a component's errors name the keys as the user wrote them.
+    """
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
         params = {}
-    extra = {k: v for k, v in injected.items() if k in params}
+    extra = {k: v for k, v in {"section": where, **injected}.items() if k in params}
     try:
         return factory(**_thaw(kwargs), **extra)
     except EganError:
@@ -70,11 +74,12 @@ def build_parts(recipe: Recipe, registries: Registries, device: torch.device) ->
         losses.append((spec.name, loss.to(device), spec.weight))
     t = recipe.train
     betas = (t.beta1, t.beta2)
-    optimizers = {"generator": _adam(generator, t.lr, betas, device)}
+    wd = t.weight_decay
+    optimizers = {"generator": _adam(generator, t.lr, betas, device, wd)}
     if disc is not None:
-        optimizers["global_d"] = _adam(disc.global_d, t.lr, betas, device)
+        optimizers["global_d"] = _adam(disc.global_d, t.lr, betas, device, wd)
         if disc.local_d is not None:
-            optimizers["local_d"] = _adam(disc.local_d, t.lr, betas, device)
+            optimizers["local_d"] = _adam(disc.local_d, t.lr, betas, device, wd)
     return Parts(
         generator=generator, generator_fwd=generator, discriminator=disc,
         global_fwd=None if disc is None else disc.global_d,
@@ -84,7 +89,7 @@ def build_parts(recipe: Recipe, registries: Registries, device: torch.device) ->
 
 
 def _adam(module: torch.nn.Module, lr: float, betas: tuple[float, float],
-          device: torch.device) -> torch.optim.Adam:
+          device: torch.device, weight_decay: float = 0.0) -> torch.optim.Adam:
     """Adam over ``module``'s parameters; the fused implementation on CPU and CUDA.
 
     Same algorithm and state as the default one (checkpoints load either way), but one
@@ -93,10 +98,11 @@ def _adam(module: torch.nn.Module, lr: float, betas: tuple[float, float],
     """
     if device.type in ("cpu", "cuda"):
         try:
-            return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=True)
+            return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, weight_decay=weight_decay,
+                                    fused=True)
         except RuntimeError:  # torch < 2.4 has no fused Adam on the CPU
             pass
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
 
 
 def _adversarial(registries: Registries, name: str, where: str) -> AdversarialLoss:

@@ -69,25 +69,61 @@ def save_image(path: Path, image: Image.Image) -> None:
     atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
+#: Record fields that are not losses (the run's settings, counters, speed).
+NOT_PLOTTED = frozenset({"step", "epoch", "lr", "images_per_s", "time", "channels_last"})
 _COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 
 
+def _is_validation(key: str) -> bool:
+    return key.startswith("val_")
+
+
+def _validation_group(key: str) -> str:
+    """The panel a validation metric goes to: its name without ``val_`` / ``val_input_``."""
+    return key.removeprefix("val_").removeprefix("input_")
+
+
 def loss_curve(records: list[dict[str, Any]], width: int = 900, height: int = 500) -> Image.Image:
-    """Plot every loss of the metrics log against the step (one panel, log-free, legend)."""
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
-    keys = sorted({k for r in records for k in r if k not in ("step", "epoch", "lr", "images_per_s", "time")})
+    """Plot the metrics log against the step: the losses in one panel, then one smaller panel
+    per validation metric (``val_niqe`` with ``val_input_niqe``, ``val_brightness``...), since
+    their scales differ from the losses' and from each other."""
+    keys = sorted({k for r in records for k in r if k not in NOT_PLOTTED and not k.startswith("precision")
+                   and not isinstance(r[k], bool)})
     pts = {k: [(r["step"], r[k]) for r in records if isinstance(r.get(k), (int, float))
                and math.isfinite(r[k])] for k in keys}
-    values = [v for p in pts.values() for _, v in p]
-    left, top, right, bottom = 70, 20, width - 180, height - 40
-    draw.rectangle([left, top, right, bottom], outline="black")
-    if not values:
-        draw.text((left + 10, top + 10), "no metrics yet", fill="black")
-        return img
+    keys = [k for k in keys if pts[k]]
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        if _is_validation(key):
+            groups.setdefault(_validation_group(key), []).append(key)
+    panel_h = height // 2
+    img = Image.new("RGB", (width, height + panel_h * len(groups)), "white")
+    draw = ImageDraw.Draw(img)
     steps = [s for p in pts.values() for s, _ in p]
-    s0, s1 = min(steps), max(max(steps), min(steps) + 1)
+    span = (min(steps), max(max(steps), min(steps) + 1)) if steps else (0, 1)
+    _panel(draw, (0, 0, width, height), pts, [k for k in keys if not _is_validation(k)], span,
+           "no metrics yet")
+    for i, group in enumerate(sorted(groups)):
+        box = (0, height + i * panel_h, width, height + (i + 1) * panel_h)
+        _panel(draw, box, pts, groups[group], span, "", title=f"validation: {group}")
+    return img
+
+
+def _panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int],
+           pts: dict[str, list[tuple[float, float]]], keys: list[str], span: tuple[float, float],
+           empty: str, title: str = "") -> None:
+    """Draw ``keys`` of ``pts`` as lines in ``box`` (x0, y0, x1, y1), steps ``span`` on x."""
+    x0, y0, x1, y1 = box
+    left, top, right, bottom = x0 + 70, y0 + 20, x1 - 180, y1 - 40
+    draw.rectangle([left, top, right, bottom], outline="black")
+    if title:
+        draw.text((left + 5, y0 + 4), title, fill="black")
+    values = [v for k in keys for _, v in pts[k]]
+    if not values:
+        draw.text((left + 10, top + 10), empty, fill="black")
+        return
+    s0, s1 = span
     v0, v1 = min(values), max(values)
     v1 = v1 if v1 > v0 else v0 + 1.0
 
@@ -98,7 +134,7 @@ def loss_curve(records: list[dict[str, Any]], width: int = 900, height: int = 50
     for frac in (0.0, 0.5, 1.0):
         v = v0 + frac * (v1 - v0)
         _, y = xy(s0, v)
-        draw.text((5, y - 6), f"{v:.3g}", fill="black")
+        draw.text((x0 + 5, y - 6), f"{v:.3g}", fill="black")
     draw.text((left, bottom + 8), f"step {s0}", fill="black")
     draw.text((right - 60, bottom + 8), f"step {s1}", fill="black")
     for i, key in enumerate(keys):
@@ -109,7 +145,6 @@ def loss_curve(records: list[dict[str, Any]], width: int = 900, height: int = 50
         elif line:
             draw.ellipse([line[0][0] - 2, line[0][1] - 2, line[0][0] + 2, line[0][1] + 2], fill=color)
         draw.text((right + 10, top + 16 * i), key, fill=color)
-    return img
 
 
 class TensorBoard:
@@ -129,6 +164,11 @@ class TensorBoard:
         for key, value in record.items():
             if key != "step" and isinstance(value, (int, float)):
                 self.writer.add_scalar(key, value, record["step"])
+
+    def image(self, tag: str, image: Image.Image, step: int) -> None:
+        """An RGB image (a validation grid), so TensorBoard shows the outputs beside the curves."""
+        if self.writer is not None:
+            self.writer.add_image(tag, np.asarray(image.convert("RGB")), step, dataformats="HWC")
 
     def close(self) -> None:
         if self.writer is not None:

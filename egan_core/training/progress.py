@@ -51,8 +51,9 @@ class ProgressReporter:
             )
 
     def message(self, text: str) -> None:
+        """One line of the run log (never wrapped: logs are read and grepped)."""
         if self.enabled:
-            self.console.print(text, highlight=False)
+            self.console.print(text, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         if self.progress is not None:

@@ -11,7 +11,7 @@ from torch import nn
 
 from egan_core.errors import TrainingError
 from egan_core.losses import AdversarialLoss, LossContext
-from egan_core.tensors import attention_map
+from egan_core.tensors import attention_map, enhance_with
 
 
 @dataclass
@@ -80,10 +80,12 @@ def gan_step(
     d = parts.discriminator
     terms: dict[str, torch.Tensor] = {}
     with autocast():
-        attention = attention_map(inp)
-        enhanced, latent = parts.generator_fwd(inp, attention)
+        enhanced, aux = enhance_with(parts.generator_fwd, inp, signed=True)
+        attention = aux.pop("attention", None)
+        latent = aux.pop("latent", None)
         ctx = LossContext(low=low, input=inp, enhanced=enhanced, normal=normal,
-                          attention=attention, latent=latent)
+                          attention=attention_map(inp) if attention is None else attention,
+                          latent=enhanced - inp if latent is None else latent, aux=aux)
         if d is not None and parts.local_fwd is not None:
             coords = d.sample_patches(enhanced.shape[-2], enhanced.shape[-1], patch_gen)
             ctx.enhanced_patches = d.crop(enhanced, coords)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 import math
 import os
 import random
@@ -18,17 +18,19 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from egan_core.checkpoint import load_checkpoint, save_checkpoint
+from egan_core.devices import resolve_device
 from egan_core.errors import EganError, RecipeError
 from egan_core.plugins import get_registries
 from egan_core.recipe import Recipe, _thaw, load_recipe
 from egan_core.registry import Registries
 from egan_core.training.build import build_dataset, build_parts, instantiate, load_init_weights
 from egan_core.training.outputs import MetricsLog, TensorBoard, loss_curve, sample_grid, save_image
+from egan_core.training.precision import PrecisionChoice, bf16_warning, resolve_precision
 from egan_core.training.progress import ProgressReporter
 from egan_core.training.sampler import EpochBatchSampler
 from egan_core.training.schedule import learning_rate, total_epochs
 from egan_core.training.step import Parts, gan_step
-from egan_core.training.validation import validate
+from egan_core.training.validation import run_validation
 
 
 class Interrupted(EganError):
@@ -37,13 +39,15 @@ class Interrupted(EganError):
     exit_code = 130
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise EganError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
-    return torch.device(device)
+def make_grad_scaler(precision: torch.dtype | None, device: torch.device) -> torch.amp.GradScaler | None:
+    """A loss scaler for fp16 on CUDA (fp16's narrow range flushes small gradients to 0), else None.
+
+    ``precision`` is the autocast dtype (None = fp32). A module-level seam, so the scaler's
+    step/update bookkeeping can be tested with torch's CPU scaler.
+    """
+    if precision == torch.float16 and device.type == "cuda":
+        return torch.amp.GradScaler("cuda")
+    return None
 
 
 def train(
@@ -95,25 +99,42 @@ class _Run:
         self.ckpt_dir = self.dir / "checkpoints"
         self.latest = self.ckpt_dir / "latest.pt"
         self.log = MetricsLog(self.dir / "metrics.jsonl")
-        self.parts: Parts = build_parts(recipe, registries, device)
+        # Data first: a wrong folder is reported before any network (or VGG download) is made.
         self.dataset = build_dataset(recipe, registries)
         self.val_dataset = None
         if recipe.validation is not None:
             comp = recipe.validation.dataset
             self.val_dataset = instantiate(registries.datasets.get(comp.name), comp.kwargs,
                                            "validation", seed=recipe.seed)
+        self.parts: Parts = build_parts(recipe, registries, device)
         self.quiet = quiet
         self.stop_requested = False
         t = recipe.train
         self.accumulate = t.accumulate
-        amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
-        self.autocast = (lambda: torch.autocast(device.type, dtype=amp)) if amp else contextlib.nullcontext
-        self.scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 and device.type == "cuda" else None
-        if t.channels_last:
+        self.grad_clip = t.grad_clip
+        self.choice = self._resolve_precision()
+        amp = self.choice.autocast_dtype
+        self.autocast = self.choice.autocast(device)
+        self.scaler = make_grad_scaler(amp, device)
+        if self.choice.channels_last:
             for module in self._modules():
                 module.to(memory_format=torch.channels_last)
-        if t.compile:
-            self.parts.generator_fwd = torch.compile(self.parts.generator)
+
+    def _resolve_precision(self) -> PrecisionChoice:
+        """``train.precision`` / ``channels_last`` for this machine (rank 0 decides for all)."""
+        t, gen = self.recipe.train, self.recipe.generator
+        choice = None
+        self.precision_warning = bf16_warning(self.device) if t.precision == "bf16" else None
+        if self.is_main:
+            key = f"{gen.name}:{json.dumps(_thaw(gen.kwargs), sort_keys=True, default=str)}"
+            choice = resolve_precision(t.precision, t.channels_last, self.device, self.parts.generator,
+                                       model_key=key)
+        if self.world > 1:
+            box = [choice]
+            dist.broadcast_object_list(box, src=0)
+            choice = box[0]
+        assert choice is not None
+        return choice
 
     def _modules(self) -> Iterator[torch.nn.Module]:
         yield self.parts.generator
@@ -193,6 +214,11 @@ class _Run:
             scaled.backward()
             if window_closes:
                 opt = self.parts.optimizers[name]
+                if self.grad_clip is not None:  # train.grad_clip: on the true (unscaled) gradients
+                    if self.scaler is not None:
+                        self.scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(
+                        [p for group in opt.param_groups for p in group["params"]], self.grad_clip)
                 if self.scaler is not None:
                     self.scaler.step(opt)
                 else:
@@ -224,6 +250,8 @@ class _Run:
             load_init_weights(self.parts.generator, recipe.generator_init, self.device)
         if self.world > 1:
             self._wrap_ddp()
+        if t.compile:  # after wrapping: under torchrun the DDP module is what runs (and syncs)
+            self.parts.generator_fwd = torch.compile(self.parts.generator_fwd)
         if self.is_main:
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "recipe.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
@@ -232,6 +260,9 @@ class _Run:
         board = TensorBoard(self.dir / "tensorboard") if self.is_main else None
         reporter = ProgressReporter(int(min(limit, epochs * per_epoch)), quiet=self.quiet,
                                     enabled=self.is_main)
+        if self.precision_warning:
+            reporter.message(f"warning: {self.precision_warning}")
+        reporter.message(f"precision: {self.choice.reason}")
         reporter.update(step, None)
         last: dict[str, Any] = {}
         restore_signal = self._install_sigint()
@@ -281,11 +312,11 @@ class _Run:
                 patch_gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step)
                 losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
                                   autocast=self.autocast, backward=self._backward(step))
-                if self.scaler is not None:
-                    self.scaler.update()
+                if self.scaler is not None and step % self.accumulate == 0:
+                    self.scaler.update()  # once per window, after its steps (none were taken before)
                 window_images += batch["low"].shape[0] * self.world
                 done = step >= limit or self.stop_requested
-                val = self._validate(step, done)
+                val = self._validate(step, done, reporter, board)
                 if (step % t.log_every == 0 or done or val
                         or batch_done == sampler.batches_per_epoch()):
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
@@ -294,7 +325,7 @@ class _Run:
                             "images_per_s": window_images / elapsed}
                     window_start, window_images = time.perf_counter(), 0
                     if self.is_main:
-                        self.log.write(last)
+                        self.log.write({**last, **self._header()})
                         if board is not None:
                             board.write(last)
                     reporter.update(step, last)
@@ -310,29 +341,48 @@ class _Run:
             epoch, batch_done = epoch + 1, 0
         return last
 
-    def _validate(self, step: int, last: bool) -> dict[str, float]:
-        """Validation metrics when due (every ``validation.every`` steps and at the end)."""
+    def _header(self) -> dict[str, Any]:
+        """What the first record this process logs adds: the precision chosen and why."""
+        if getattr(self, "_header_written", False):
+            return {}
+        self._header_written = True
+        return self.choice.record()
+
+    def _validate(self, step: int, last: bool, reporter: ProgressReporter,
+                  board: TensorBoard | None) -> dict[str, float]:
+        """Validation metrics when due (every ``validation.every`` steps and at the end).
+
+        A no-reference set also writes its sample grid (``samples/val_step_*.png``); the
+        seconds it took go to the run log, so its cost is visible.
+        """
         spec = self.recipe.validation
         if self.val_dataset is None or spec is None or not self.is_main:
             return {}
         if step % spec.every and not last:
             return {}
-        return validate(self.parts.generator, self.val_dataset, self.device)
+        result = run_validation(self.parts.generator, self.val_dataset, self.device)
+        if result.grid is not None:
+            save_image(self.dir / "samples" / f"val_step_{step:07d}.png", result.grid)
+            if board is not None:
+                board.image("val_samples", result.grid, step)
+        scores = " ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
+        reporter.message(f"validation at step {step}: {scores} ({result.seconds:.1f} s)")
+        return result.metrics
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
-        if self.recipe.train.channels_last and x.dim() == 4:
+        if self.choice.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
     @torch.no_grad()
     def _write_sample(self, batch: dict[str, torch.Tensor], step: int) -> None:
-        from egan_core.tensors import attention_map
+        from egan_core.tensors import enhance_with
 
         g = self.parts.generator
         was_training = g.training
         g.eval()
-        enhanced, _ = g(batch["input"], attention_map(batch["input"]))
+        enhanced, _ = enhance_with(g, batch["input"], signed=True)
         g.train(was_training)
         save_image(self.dir / "samples" / f"step_{step:07d}.png", sample_grid(batch["input"], enhanced))
 

@@ -1,4 +1,4 @@
-"""Built-in datasets: ``unpaired``, ``object_paired``, ``paired`` and ``synthetic``.
+"""Built-in datasets: ``unpaired``, ``object_paired``, ``paired``, ``lowlight``, ``synthetic`` and ``noref``.
 
 Each is a ``torch.utils.data.Dataset`` following the datasets contract in
 ``docs/architecture.md`` (a dict of ``low``, ``input``, ``normal``, ``low_path``,
@@ -8,12 +8,14 @@ Each is a ``torch.utils.data.Dataset`` following the datasets contract in
 from __future__ import annotations
 
 from egan_core.registry import Registries
+from egan_plugins.data.lowlight import LowLightDataset
+from egan_plugins.data.noref import NoRefDataset
 from egan_plugins.data.paired import PairedDataset
 from egan_plugins.data.synthetic import SyntheticDataset
 from egan_plugins.data.unpaired import ObjectPairedDataset, UnpairedDataset
 
-__all__ = ["ObjectPairedDataset", "PairedDataset", "SyntheticDataset", "UnpairedDataset",
-           "register"]
+__all__ = ["LowLightDataset", "NoRefDataset", "ObjectPairedDataset", "PairedDataset", "SyntheticDataset",
+           "UnpairedDataset", "register"]
 
 
 def register(registries: Registries) -> None:
@@ -21,4 +23,6 @@ def register(registries: Registries) -> None:
     registries.datasets.register("unpaired", UnpairedDataset)
     registries.datasets.register("object_paired", ObjectPairedDataset)
     registries.datasets.register("paired", PairedDataset)
+    registries.datasets.register("lowlight", LowLightDataset)
     registries.datasets.register("synthetic", SyntheticDataset)
+    registries.datasets.register("noref", NoRefDataset)

@@ -21,13 +21,16 @@ def _looked(names: tuple[str, ...]) -> str:
     return ", ".join(f"{n}/" for n in names)
 
 
-def check_root(root: str | Path, wanted: str) -> Path:
-    """``root`` as a Path, or an error saying it is missing and what it should hold."""
+def check_root(root: str | Path, wanted: str, section: str = "data") -> Path:
+    """``root`` as a Path, or an error saying it is missing and what it should hold.
+
+    ``section`` is the recipe block the dataset sits in (``data``, ``validation``).
+    """
     path = Path(root)
     if not path.is_dir():
         raise DatasetFolderError(
             f"dataset root '{path}' does not exist or is not a folder (it should hold {wanted});"
-            " set data.root to it"
+            f" set {section}.root to it"
         )
     return path
 
@@ -79,13 +82,14 @@ def find_object_dirs(side_dir: Path, spec: ObjectSpec) -> list[Path]:
     return hits
 
 
-def images_of(folders: list[Path], side: str) -> list[Path]:
-    """Every image under ``folders``, or an error naming the empty folders."""
+def images_of(folders: list[Path], side: str, section: str = "data") -> list[Path]:
+    """Every image under ``folders``, or an error naming the empty folders (and the recipe
+    block, ``section``, whose root to fix)."""
     paths = list_images(folders)
     if not paths:
         where = ", ".join(f"'{f}'" for f in folders)
         raise DatasetFolderError(
             f"the {_SIDE_WORDS.get(side, side)} side {where} holds no images"
-            f" ({' '.join(IMAGE_EXTENSIONS)}); add images or fix data.root"
+            f" ({' '.join(sorted(IMAGE_EXTENSIONS))}); add images or fix {section}.root"
         )
     return paths

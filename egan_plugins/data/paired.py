@@ -45,18 +45,20 @@ class PairedDataset(EpochDataset):
         cache: keep decoded pairs in memory (8-bit, per process): small sets of large
             photos then cost one decode each instead of one per sample.
         seed: injected by the engine.
+        section: injected: the recipe block this dataset sits in (``data`` or
+            ``validation``), so errors name the keys as the recipe wrote them.
     """
 
     def __init__(self, root: str = "data", input_dir: str = "low", target_dir: str = "high",
                  size: int | None = 320, zoom: bool = False, flip: bool = True,
                  holdout: tuple[str, ...] = (), split: str = "train", cache: bool = False,
-                 seed: int = 0) -> None:
+                 seed: int = 0, section: str = "data") -> None:
         super().__init__(seed)
         if split not in SPLITS:
-            raise RecipeError(f"data.split must be one of {', '.join(SPLITS)}, got '{split}'")
+            raise RecipeError(f"{section}.split must be one of {', '.join(SPLITS)}, got '{split}'")
         if size is not None and size < 1:
-            raise RecipeError(f"data.size must be at least 1, got {size}")
-        self.root = check_root(root, f"{input_dir}/ and {target_dir}/")
+            raise RecipeError(f"{section}.size must be at least 1, got {size}")
+        self.root = check_root(root, f"{input_dir}/ and {target_dir}/", section)
         self.size = None if size is None else int(size)
         self.zoom, self.flip, self.split = zoom, flip, split
         self.cache = cache
@@ -66,7 +68,7 @@ class PairedDataset(EpochDataset):
             if not folder.is_dir():
                 raise DatasetFolderError(
                     f"paired data needs '{folder}' (looked in '{self.root}' for {input_dir}/"
-                    f" and {target_dir}/); set data.input_dir / data.target_dir"
+                    f" and {target_dir}/); set {section}.input_dir / {section}.target_dir"
                 )
         inputs, targets = _by_stem(folders[0]), _by_stem(folders[1])
         common = sorted(set(inputs) & set(targets))

@@ -29,15 +29,16 @@ class SyntheticDataset(EpochDataset):
         darken: with p = 0.5 the generator input is the low image divided by 2.00..4.00.
         flip: random horizontal and vertical flips (each side independently).
         seed: injected by the engine.
+        section: injected: the recipe block this dataset sits in, named in errors.
     """
 
     def __init__(self, size: int = 128, length: int = 256, darken: bool = True,
-                 flip: bool = True, seed: int = 0) -> None:
+                 flip: bool = True, seed: int = 0, section: str = "data") -> None:
         super().__init__(seed)
         if size < 8:
-            raise RecipeError(f"data.size must be at least 8, got {size}")
+            raise RecipeError(f"{section}.size must be at least 8, got {size}")
         if length < 1:
-            raise RecipeError(f"data.length must be at least 1, got {length}")
+            raise RecipeError(f"{section}.length must be at least 1, got {length}")
         self.size, self.length, self.darken, self.flip = int(size), int(length), darken, flip
 
     def __len__(self) -> int:

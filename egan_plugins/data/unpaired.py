@@ -26,18 +26,20 @@ class UnpairedDataset(EpochDataset):
         darken: with p = 0.5 the generator input is the crop divided by 2.00..4.00.
         flip: random horizontal and vertical flips (p = 0.5 each, A and B independent).
         seed: injected by the engine (the recipe's seed).
+        section: injected: the recipe block this dataset sits in, named in errors.
     """
 
     def __init__(self, root: str = "data", size: int = 320, zoom: bool = False,
-                 darken: bool = True, flip: bool = True, seed: int = 0) -> None:
+                 darken: bool = True, flip: bool = True, seed: int = 0,
+                 section: str = "data") -> None:
         super().__init__(seed)
         if size < 1:
-            raise RecipeError(f"data.size must be at least 1, got {size}")
-        self.root = check_root(root, self._wanted())
+            raise RecipeError(f"{section}.size must be at least 1, got {size}")
+        self.root = check_root(root, self._wanted(), section)
         self.size, self.zoom, self.darken, self.flip = int(size), zoom, darken, flip
         a_dirs, b_dirs = self._side_dirs()
-        self.a_paths: list[Path] = images_of(a_dirs, "A")
-        self.b_paths: list[Path] = images_of(b_dirs, "B")
+        self.a_paths: list[Path] = images_of(a_dirs, "A", section)
+        self.b_paths: list[Path] = images_of(b_dirs, "B", section)
         self.num_upscaled = warn_small_images(
             self.a_paths + self.b_paths, self.size, self.zoom, f"'{self.root}'"
         )
@@ -77,16 +79,18 @@ class ObjectPairedDataset(UnpairedDataset):
         darken: with p = 0.5 the generator input is the crop divided by 2.00..4.00.
         flip: random horizontal and vertical flips.
         seed: injected by the engine.
+        section: injected: the recipe block this dataset sits in, named in errors.
     """
 
     def __init__(self, root: str = "data", object: str = "car", size: int = 320,
                  zoom: bool = False, darken: bool = True, flip: bool = True,
-                 seed: int = 0) -> None:
+                 seed: int = 0, section: str = "data") -> None:
         from egan_core import get_registries
 
         self.spec = get_registries().find_object(object)
         self.object = self.spec.name
-        super().__init__(root=root, size=size, zoom=zoom, darken=darken, flip=flip, seed=seed)
+        super().__init__(root=root, size=size, zoom=zoom, darken=darken, flip=flip, seed=seed,
+                         section=section)
 
     def _wanted(self) -> str:
         return f"train_A/{self.object}/ and train_B/{self.object}/"

@@ -28,19 +28,25 @@ def default_checkpoint() -> Path:
 
 
 def gan_enhancer(checkpoint: str | None = None, precision: Literal["auto", "fp32", "bf16"] = "auto",
-        tile: int | None = None, device: torch.device | None = None) -> GeneratorRunner:
+                 tile: int | None = None, device: torch.device | None = None,
+                 backend: Literal["auto", "eager", "channels_last", "fused", "compile",
+                                  "onnxruntime"] = "auto") -> GeneratorRunner:
     """Enhance with a generator.
 
     Args:
         checkpoint: egan checkpoint, original ``*_net_G_A.pth`` or ``.safetensors``
             weights; None = the shipped default model.
-        precision: ``auto`` (bf16 where faster and within 40 dB of fp32), ``fp32``, ``bf16``.
+        precision: ``auto`` (bf16 where native, faster and within 40 dB of fp32), ``fp32``,
+            ``bf16``.
         tile: tile size in pixels (None = automatic, 0 = whole frame).
         device: injected by the engine.
+        backend: ``auto`` (the fastest path measured on this machine) or one path
+            (see :data:`egan_core.enhance.runtime.BACKENDS`).
 
     Returns:
         A callable ``(N, 3, H, W)`` [0, 1] -> enhanced, run in tiles by the pipeline.
     """
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint()
     generator = load_generator(path)
-    return GeneratorRunner(generator, device or torch.device("cpu"), precision=precision, tile=tile)
+    return GeneratorRunner(generator, device or torch.device("cpu"), precision=precision, tile=tile,
+                           backend=backend)

@@ -51,18 +51,21 @@ class ExposureLoss(nn.Module):
     Args:
         patch: region side in pixels (clipped to the image size).
         level: the well-exposed intensity in [0, 1] (Zero-DCE uses 0.6).
+        squared: mean *squared* difference instead, as Zero-DCE's official code computes
+            it (the paper writes the absolute value); the zero-reference recipes set it.
     """
 
-    def __init__(self, patch: int = 16, level: float = 0.6) -> None:
+    def __init__(self, patch: int = 16, level: float = 0.6, squared: bool = False) -> None:
         super().__init__()
         if patch < 1:
             raise ValueError(f"patch must be at least 1, got {patch}")
         if not 0.0 <= level <= 1.0:
             raise ValueError(f"level must be in [0, 1], got {level}")
-        self.patch, self.level = patch, level
+        self.patch, self.level, self.squared = patch, level, squared
 
     def forward(self, ctx: LossContext) -> torch.Tensor:
         intensity = ((ctx.enhanced.float() + 1) / 2).mean(dim=1, keepdim=True)
         k = min(self.patch, intensity.shape[-2], intensity.shape[-1])
         regions = F.avg_pool2d(intensity, kernel_size=k, stride=k)
-        return (regions - self.level).abs().mean()
+        diff = regions - self.level
+        return (diff.square() if self.squared else diff.abs()).mean()

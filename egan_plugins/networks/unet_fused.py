@@ -47,6 +47,8 @@ _LUMA = (0.299, 0.587, 0.114)
 #: Fold a BatchNorm into the next convolution only when ``|t / s|`` stays below this
 #: (the margin value ``-t / s`` is stored in the compute dtype).
 _MAX_MARGIN = 1e4
+#: Input shapes whose packed weights each convolution keeps (tiles, a few photo sizes).
+_PACKED_SHAPES = 4
 
 
 def _mkldnn_ok(device: torch.device) -> bool:
@@ -122,16 +124,30 @@ class _Conv:
         self.act = act
         self.mkldnn = mkldnn
         self.bias = b.to(device, torch.float32)
-        weight_t = w.to(device, dtype).contiguous(memory_format=_CL)
-        if mkldnn:
-            weight_t = torch.ops.mkldnn._reorder_convolution_weight(
-                weight_t, self.padding, [1, 1], [1, 1], 1)
-        self.weight = weight_t
+        self.weight = w.to(device, dtype).contiguous(memory_format=_CL)
+        #: oneDNN-packed weights per input shape (see :meth:`packed`).
+        self._packed: dict[tuple[int, ...], torch.Tensor] = {}
+
+    def packed(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """The weights in the blocked layout oneDNN picks for inputs of ``shape``.
+
+        The layout depends on the input's size and on the CPU's instruction set (an AVX2
+        kernel blocks by 8 or 24 output channels, an AVX-512 one by 16 or 32): weights
+        packed for another shape are reordered again on every call, which cost an AVX2
+        CPU a sixth of the whole forward. Packed once per shape, the last few kept.
+        """
+        found = self._packed.get(shape)
+        if found is None:
+            if len(self._packed) >= _PACKED_SHAPES:
+                self._packed.pop(next(iter(self._packed)))
+            found = self._packed[shape] = torch.ops.mkldnn._reorder_convolution_weight(
+                self.weight, self.padding, [1, 1], [1, 1], 1, list(shape))
+        return found
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.mkldnn:
             return torch.ops.mkldnn._convolution_pointwise(
-                x, self.weight, self.bias, self.padding, [1, 1], [1, 1], 1,
+                x, self.packed(tuple(x.shape)), self.bias, self.padding, [1, 1], [1, 1], 1,
                 "leaky_relu" if self.act else "none", [_SLOPE] if self.act else [], "")
         y = F.conv2d(x, self.weight, self.bias.to(x.dtype), padding=self.padding)
         return F.leaky_relu(y, _SLOPE) if self.act else y

@@ -20,7 +20,7 @@ from egan_core.cli.main import SUMMARIES, cli
 from egan_core.recipe import DEFAULTS, KEY_DOCS
 from egan_core.testing import PluginInstall, PluginManagerFactory
 
-COMMANDS = ["compare", "data", "enhance", "eval", "export", "plugins", "recipe", "run"]
+COMMANDS = ["compare", "data", "demo", "doctor", "enhance", "eval", "export", "plugins", "recipe", "run"]
 EXDARK = ["bicycle", "boat", "bottle", "bus", "car", "cat", "chair", "cup", "dog", "motorbike",
           "people", "table"]
 

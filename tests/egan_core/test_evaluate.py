@@ -8,17 +8,18 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
+from egan_core import load_enhancer
 from egan_core.cli.main import cli
 from egan_core.compare import CELL, compare, plan_methods, sheet_size
 from egan_core.errors import UsageError
 from egan_core.evaluate import evaluate
+from egan_core.testing import save_tiny_checkpoint
 
 
 def _image(seed: int, size: tuple[int, int] = (144, 112)) -> np.ndarray:
@@ -133,28 +134,22 @@ def test_eval_table(folders: tuple[Path, Path]) -> None:
 # ---- egan compare ------------------------------------------------------------------------
 
 
-class _Invert:
-    def __call__(self, image: Image.Image) -> Image.Image:
-        return Image.fromarray(255 - np.asarray(image))
-
-
-def _fake_loader(names: Any, *, checkpoint: str | None = None, device: str = "auto") -> Any:
-    assert checkpoint is None and device == "auto"
-    return _Invert() if names == "invert" else (lambda im: im.transpose(Image.FLIP_LEFT_RIGHT))
-
-
 def test_plan_methods_rules() -> None:
-    takes = {"gan": True, "clahe": False, "denoise": False}.__getitem__
-    assert [m.label for m in plan_methods(["clahe", "denoise"], [], takes)] == ["clahe", "denoise"]
-    assert [(m.names, m.checkpoint) for m in plan_methods([], ["a.pth", "b.pth"], takes)] == [
+    assert [m.label for m in plan_methods(["clahe", "denoise"], [])] == ["clahe", "denoise"]
+    assert [(m.names, m.checkpoint) for m in plan_methods([], ["a.pth", "b.pth"])] == [
         (("gan",), "a.pth"), (("gan",), "b.pth")]
-    assert [m.label for m in plan_methods(["gan"], ["x/a.pth", "y/a.pth"], takes)] == [
-        "gan:a", "gan:a#2"]
-    mixed = plan_methods(["clahe", "gan+denoise", "gan"], ["a.pth", "b.pth"], takes)
-    assert [(m.label, m.checkpoint) for m in mixed] == [
-        ("clahe", None), ("gan+denoise:a", "a.pth"), ("gan:b", "b.pth")]
-    with pytest.raises(UsageError, match="--checkpoint"):
-        plan_methods(["clahe", "denoise"], ["a.pth"], takes)
+    assert [m.label for m in plan_methods(["gan"], ["x/a.pth", "y/a.pth"])] == [
+        "gan", "gan:a", "gan:a#2"]
+    # enhancers and checkpoints are columns of their own, whatever their counts
+    mixed = plan_methods(["clahe", "gan+denoise:h=8", "clahe:clip_limit=1e+1"], ["a.pth", "b.pth"])
+    assert [(m.label, m.names, m.checkpoint) for m in mixed] == [
+        ("clahe", ("clahe",), None), ("gan+denoise:h=8", ("gan", "denoise:h=8"), None),
+        ("clahe:clip_limit=1e+1", ("clahe:clip_limit=1e+1",), None),
+        ("gan:a", ("gan",), "a.pth"), ("gan:b", ("gan",), "b.pth")]
+    with pytest.raises(UsageError, match="nothing to compare"):
+        plan_methods([], [])
+    with pytest.raises(UsageError, match="empty --enhancer"):
+        plan_methods(["gan+"], [])
 
 
 def test_compare_writes_sheet_page_and_csv(tmp_path: Path) -> None:
@@ -162,22 +157,68 @@ def test_compare_writes_sheet_page_and_csv(tmp_path: Path) -> None:
     _save(src / "one.png", _image(0, (120, 160)))
     _save(src / "two.png", _image(1, (200, 100)))
     (src / "bad.png").write_bytes(b"nope")
-    result = compare(src, ["invert", "flip"], [], tmp_path / "out", loader=_fake_loader)
+    ckpt = save_tiny_checkpoint(tmp_path / "tiny.pt", seed=1)
+    chain = f"gan:checkpoint={ckpt}+denoise:h=4"
+    result = compare(src, ["clahe:clip_limit=4", chain], [], tmp_path / "out", device="cpu")
     out = tmp_path / "out"
-    assert [m.label for m in result.methods] == ["invert", "flip"]
+    assert [m.label for m in result.methods] == ["clahe:clip_limit=4", chain]
     assert [f.name for f in result.failures] == ["bad.png"]
     with Image.open(out / "contact_sheet.png") as sheet:
         assert sheet.size == sheet_size(2, 3) == (4 + 3 * (CELL + 4), 4 + 2 * (16 + CELL + 4))
-    for sub in ("input", "invert", "flip"):
+    folders = {"input": "input", "clahe": "clahe_clip_limit_4", "chain": result.methods[1].slug}
+    for sub in folders.values():
         for stem in ("one", "two"):
             with Image.open(out / "images" / sub / f"{stem}.png") as im:
                 assert im.size == ((160, 120) if stem == "one" else (100, 200))
+    # the real enhancers ran, each with its own options
+    one = _image(0, (120, 160))
+    with Image.open(out / "images" / folders["clahe"] / "one.png") as im:
+        assert np.array_equal(np.asarray(im), load_enhancer("clahe", clip_limit=4.0,
+                                                            device="cpu")(one))
+    with Image.open(out / "images" / folders["chain"] / "one.png") as im:
+        expected = load_enhancer(["gan", "denoise"], checkpoint=ckpt, h=4.0, device="cpu",
+                                 precision="fp32")(one)
+        assert _psnr(np.asarray(im), expected) > 40
     page = (out / "index.html").read_text()
-    assert "images/flip/two.png" in page and "contact_sheet.png" in page
+    assert f"images/{folders['clahe']}/two.png" in page and "contact_sheet.png" in page
     rows = list(csv.reader((out / "metrics.csv").open()))
-    assert rows[0] == ["image", "input", "invert", "flip"]
+    assert rows[0] == ["image", "input", "clahe:clip_limit=4", chain]
     assert [r[0] for r in rows[1:]] == ["one.png", "two.png", "mean"]
     assert all(float(v) > 0 for r in rows[1:] for v in r[1:])
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(float) - b.astype(float)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def test_compare_enhancer_and_checkpoints_are_columns_as_subprocess(tmp_path: Path) -> None:
+    """The README's `egan compare photos/ --enhancer clahe --checkpoint a.pt --checkpoint
+    b.pt --out cmp/`, with two real (tiny) GAN checkpoints."""
+    photo = _image(3, (96, 128))
+    _save(tmp_path / "photos" / "x.png", photo)
+    save_tiny_checkpoint(tmp_path / "a.pt", seed=1)
+    save_tiny_checkpoint(tmp_path / "b.pt", seed=2)
+    done = subprocess.run(
+        [sys.executable, "-m", "egan_core", "compare", "photos/", "--enhancer", "clahe",
+         "--checkpoint", "a.pt", "--checkpoint", "b.pt", "--out", "cmp/", "--device", "cpu"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader((tmp_path / "cmp" / "metrics.csv").open()))
+    assert rows[0] == ["image", "input", "clahe", "gan:a", "gan:b"]
+    images = tmp_path / "cmp" / "images"
+    outputs = {}
+    for folder in ("clahe", "gan_a", "gan_b"):
+        with Image.open(images / folder / "x.png") as im:
+            outputs[folder] = np.asarray(im)
+    assert np.array_equal(outputs["clahe"], load_enhancer("clahe", device="cpu")(photo))
+    for folder, name in (("gan_a", "a.pt"), ("gan_b", "b.pt")):
+        expected = load_enhancer("gan", checkpoint=tmp_path / name, device="cpu",
+                                 precision="fp32")(photo)
+        assert _psnr(outputs[folder], expected) > 40
+    assert _psnr(outputs["gan_a"], outputs["gan_b"]) < 35  # two different models
+    with Image.open(tmp_path / "cmp" / "contact_sheet.png") as sheet:
+        assert sheet.size == sheet_size(1, 4)
 
 
 def test_compare_cli_with_clahe(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def test_every_default_is_filled_in(stub_recipe: dict[str, Any], stub_registries
     out = _load(stub_recipe, stub_registries).as_dict()
     assert list(out) == list(DEFAULTS)
     assert set(out["train"]) == set(DEFAULTS["train"])
-    assert out["train"]["lr"] == 1e-4 and out["train"]["precision"] == "fp32"
+    assert out["train"]["lr"] == 1e-4 and out["train"]["precision"] == "auto"
+    assert out["train"]["channels_last"] == "auto"
     assert out["data"] == {"dataset": "stub_data", "batch_size": 2, "workers": 2, "root": "data",
                            "object": None, "size": 256, "zoom": [1.0]}
     assert out["model"]["generator"] == {"name": "stub_gen", "init": None, "width": 8,
@@ -119,7 +120,7 @@ def test_unknown_keys_at_every_level(
         ("data.batch_size", 0, "data.batch_size must be >= 1, got 0"),
         ("data.batch_size", True, "data.batch_size must be an integer, got True"),
         ("data.workers", -1, "data.workers must be >= 0"),
-        ("train.precision", "fp8", "train.precision must be one of fp32, bf16, fp16, got 'fp8'"),
+        ("train.precision", "fp8", "train.precision must be one of auto, fp32, bf16, fp16, got 'fp8'"),
         ("train.beta1", 1.0, "train.beta1 must be in [0, 1)"),
         ("train.epochs", 2.5, "train.epochs must be an integer"),
         ("train.accumulate", 0, "train.accumulate must be >= 1"),

@@ -1,64 +1,137 @@
-"""GeneratorRunner: exact fp32 path, bf16 within 40 dB, the cached auto decision."""
+"""GeneratorRunner: every backend computes the same function; auto picks the fastest measured."""
 
 from __future__ import annotations
+
+import importlib.util
+import warnings
 
 import pytest
 import torch
 
+from egan_core import autotune
 from egan_core.enhance import runtime
-from egan_core.enhance.runtime import GeneratorRunner, psnr
+from egan_core.enhance.runtime import BACKENDS, GeneratorRunner, candidates, pick, psnr
 from egan_core.errors import UsageError
+from egan_core.hardware import native_bf16
 from egan_core.tensors import attention_map, from_model_range, to_model_range
+from egan_core.testing import requires_native_bf16
+
+CPU = torch.device("cpu")
+EXACT = ["eager", "channels_last", "fused"] + (
+    ["onnxruntime"] if importlib.util.find_spec("onnxruntime") else [])
 
 
-def test_fp32_equals_the_plain_forward(small_model) -> None:
-    x = torch.rand(2, 3, 40, 56) * 0.3
-    model = small_model()
+def _plain(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     img = to_model_range(x)
     with torch.no_grad():
-        expected = from_model_range(model(img, attention_map(img))[0])
-    out = GeneratorRunner(small_model(), precision="fp32")(x)
-    assert torch.allclose(out, expected, atol=1e-5)
+        return from_model_range(model(img, attention_map(img))[0])
 
 
-def test_bf16_is_close_to_fp32(small_model) -> None:
+@pytest.mark.parametrize("backend", EXACT)
+def test_every_fp32_backend_equals_the_plain_forward(small_model, backend: str) -> None:
+    x = torch.rand(2, 3, 40, 56) * 0.3
+    expected = _plain(small_model(), x)
+    runner = GeneratorRunner(small_model(), precision="fp32", backend=backend)
+    assert (runner.backend, runner.precision) == (backend, "fp32")
+    torch.testing.assert_close(runner(x), expected, rtol=0, atol=1e-4)
+
+
+@requires_native_bf16
+@pytest.mark.parametrize("backend", ["channels_last", "fused"])
+def test_bf16_is_close_to_fp32(small_model, backend: str) -> None:
     x = runtime.probe_image(64)
-    ref = GeneratorRunner(small_model(), precision="fp32")(x).clamp(0, 1)
-    fast = GeneratorRunner(small_model(), precision="bf16")
-    assert fast.precision == "bf16"
+    ref = GeneratorRunner(small_model(), precision="fp32", backend="eager")(x).clamp(0, 1)
+    fast = GeneratorRunner(small_model(), precision="bf16", backend=backend)
+    assert (fast.backend, fast.precision) == (backend, "bf16")
     assert psnr(ref, fast(x).clamp(0, 1)) >= 40.0
 
 
-def test_auto_decides_once_per_model(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
-    monkeypatch.setattr(runtime, "_DECISIONS", {})
-    first = GeneratorRunner(small_model(), precision="auto")
-    assert first.precision == "bf16" and first.probe_psnr >= 40.0
-    assert len(runtime._DECISIONS) == 1
-    GeneratorRunner(small_model(), precision="auto")
-    assert len(runtime._DECISIONS) == 1  # cached: same weights
-    GeneratorRunner(small_model(seed=9), precision="auto")
-    assert len(runtime._DECISIONS) == 2
+def test_auto_offers_bf16_only_where_it_is_native() -> None:
+    without = candidates("auto", "auto", CPU, bf16=False)
+    assert ("eager", "fp32") == without[0] and all(p == "fp32" for _, p in without)
+    assert {b for b, _ in without} == {"eager", "channels_last", "fused", "onnxruntime"}
+    native = candidates("auto", "auto", CPU, bf16=True)
+    assert {("channels_last", "bf16"), ("fused", "bf16")} <= set(native)
+    assert ("eager", "bf16") not in native and ("onnxruntime", "bf16") not in native
+    assert candidates("fused", "auto", CPU, bf16=True) == [("fused", "fp32"), ("fused", "bf16")]
+    assert candidates("auto", "fp32", CPU, bf16=True) == without
+    assert "compile" not in {b for b, _ in native}  # compile only when asked for
 
 
-def test_auto_keeps_fp32_when_bf16_is_inaccurate(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
-    monkeypatch.setattr(runtime, "_DECISIONS", {})
-    monkeypatch.setattr(runtime, "MIN_PSNR", 500.0)
-    assert GeneratorRunner(small_model(), precision="auto").precision == "fp32"
-    monkeypatch.setattr(runtime, "bf16_supported", lambda device: False)
-    assert GeneratorRunner(small_model(seed=4), precision="auto").precision == "fp32"
+def test_pick_takes_the_fastest_but_never_trades_eager_for_noise() -> None:
+    assert pick({"eager:fp32": 1.0, "fused:fp32": 0.5, "fused:bf16": 0.2}) == "fused:bf16"
+    assert pick({"eager:fp32": 1.0, "fused:fp32": 0.99}) == "eager:fp32"
+    assert pick({"eager:fp32": 1.0, "fused:fp32": 1.5}) == "eager:fp32"
+    assert pick({}) == "eager:fp32"
+
+
+def test_auto_measures_once_per_machine_and_model(small_model) -> None:
+    autotune.forget()
+    first = GeneratorRunner(small_model(seed=21))
+    assert first.timings and "eager:fp32" in first.timings
+    assert f"{first.backend}:{first.precision}" in first.timings
+    eager = first.timings["eager:fp32"]
+    assert first.timings[f"{first.backend}:{first.precision}"] <= eager  # never slower than eager
+    assert first.probe_psnr is not None and first.probe_psnr >= runtime.MIN_PSNR
+    before = dict(autotune._MEMORY)
+    again = GeneratorRunner(small_model(seed=21))
+    assert autotune._MEMORY.keys() == before.keys()  # same weights: the cached decision
+    assert (again.backend, again.precision, again.timings) == (first.backend, first.precision, first.timings)
+    autotune.forget()  # this process forgets; the disk cache still answers
+    third = GeneratorRunner(small_model(seed=21))
+    assert third.timings == first.timings
+    GeneratorRunner(small_model(seed=22))
+    assert len(autotune._MEMORY) == 2  # other weights: a decision of their own
+
+
+def test_auto_chooses_only_accurate_candidates(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    autotune.forget()
+    monkeypatch.setattr(runtime, "MIN_PSNR", 500.0)  # nothing but exact equality passes
+    runner = GeneratorRunner(small_model(seed=23))
+    assert runner.backend == "eager" and runner.precision == "fp32"
+
+
+@pytest.mark.skipif(native_bf16("cpu")[0], reason="checks the refusal on a CPU without native bf16")
+def test_auto_stays_fp32_without_native_bf16(small_model) -> None:
+    autotune.forget()
+    runner = GeneratorRunner(small_model(seed=24))
+    assert runner.precision == "fp32" and not any(k.endswith(":bf16") for k in runner.timings)
+
+
+@requires_native_bf16
+def test_auto_measures_bf16_where_it_is_native(small_model) -> None:
+    autotune.forget()
+    runner = GeneratorRunner(small_model(seed=25))
+    assert "fused:bf16" in runner.timings and "channels_last:bf16" in runner.timings
+
+
+def test_forced_bf16_is_refused_or_warned_where_not_native(small_model, monkeypatch) -> None:
+    monkeypatch.setattr(runtime, "bf16_runs", lambda device: False)
+    with pytest.raises(UsageError, match="bf16 cannot run here.*--precision auto"):
+        GeneratorRunner(small_model(), precision="bf16")
+    monkeypatch.setattr(runtime, "bf16_runs", lambda device: True)
+    monkeypatch.setattr(runtime, "native_bf16", lambda device: (False, "no native bf16 on this CPU"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            GeneratorRunner(small_model(), precision="bf16", backend="channels_last")
+        except RuntimeError:  # oneDNN may still refuse the emulated path on this CPU
+            pass
+    assert any("emulated" in str(w.message) and "--precision auto" in str(w.message) for w in caught)
 
 
 def test_bad_arguments(small_model) -> None:
     with pytest.raises(UsageError, match="precision"):
         GeneratorRunner(small_model(), precision="fp16")
+    with pytest.raises(UsageError, match="backend must be one of"):
+        GeneratorRunner(small_model(), backend="tensorrt")
     with pytest.raises(UsageError, match="tile"):
         GeneratorRunner(small_model(), precision="fp32", tile=8)
+    assert BACKENDS[0] == "auto"
 
 
 class _NoForm(torch.nn.Module):
-    """A generator without ``inference_form``: the runner's plain path serves it."""
+    """A generator without ``inference_form``: the runner's plain paths serve it."""
 
     def __init__(self, inner: torch.nn.Module) -> None:
         super().__init__()
@@ -68,24 +141,16 @@ class _NoForm(torch.nn.Module):
         return self.inner(image, attention)
 
 
-def test_the_generators_inference_form_runs_and_the_plain_path_remains(small_model) -> None:
+def test_a_generator_without_inference_form_runs_plainly(small_model) -> None:
     x = runtime.probe_image(48)
-    fused = GeneratorRunner(small_model(), precision="fp32")
+    fused = GeneratorRunner(small_model(), precision="fp32", backend="fused")
+    assert fused.fast is not None
+    with pytest.raises(UsageError, match="backend 'fused'.*not available"):
+        GeneratorRunner(_NoForm(small_model()), precision="fp32", backend="fused")
+    autotune.forget()
     plain = GeneratorRunner(_NoForm(small_model()), precision="fp32")
-    assert fused.fast is not None and plain.fast is None
-    torch.testing.assert_close(fused(x), plain(x), rtol=0, atol=1e-5)
-    fast_plain = GeneratorRunner(_NoForm(small_model()), precision="bf16")
-    assert psnr(plain(x).clamp(0, 1), fast_plain(x).clamp(0, 1)) >= 40.0
-
-
-def test_auto_probes_the_form_it_will_run(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
-    monkeypatch.setattr(runtime, "_DECISIONS", {})
-    runner = GeneratorRunner(small_model(), precision="auto")
-    assert runner.precision == "bf16" and runner.fast is not None
-    x = runtime.probe_image()
-    reference = GeneratorRunner(_NoForm(small_model()), precision="fp32")(x).clamp(0, 1)
-    assert psnr(runner(x).clamp(0, 1), reference) == pytest.approx(runner.probe_psnr)
+    assert plain.fast is None and plain.backend in ("eager", "channels_last", "onnxruntime")
+    torch.testing.assert_close(fused(x), plain(x), rtol=0, atol=1e-4)
 
 
 def test_serial_if_small_sets_one_thread_and_restores() -> None:

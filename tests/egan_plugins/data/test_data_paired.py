@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
+from egan_core import train
 from egan_core.errors import EganError, InputError
+from egan_core.testing import make_tiny_recipe
 from egan_plugins.data import PairedDataset
 
 
@@ -84,3 +89,35 @@ def test_size_none_keeps_whole_images_with_the_same_flips(tmp_path: Path) -> Non
     assert len(seen_flips) > 1
     still = PairedDataset(root=str(root), size=None, flip=False)
     assert torch.allclose((still[1]["low"] + 1) / 2, _read(root / "low" / "b.png"), atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:vgg.weights. none")
+@pytest.mark.parametrize("key, value, words", [
+    ("size", 0, "validation.size must be at least 1, got 0"),
+    ("split", "test", "validation.split must be one of train, holdout, got 'test'"),
+    ("root", "nowhere", "set validation.root to it"),
+    ("input_dir", "dark", "set validation.input_dir / validation.target_dir"),
+])
+def test_validation_errors_name_the_key_the_recipe_wrote(tmp_path: Path, key: str, value: object,
+                                                         words: str) -> None:
+    """A ``paired`` dataset under ``validation:`` names ``validation.<key>``, not ``data.<key>``."""
+    recipe = make_tiny_recipe(max_steps=1)
+    recipe["validation"] = {"dataset": "paired", "root": str(_pairs(tmp_path / "pairs", ["a"])),
+                            "size": 16, key: value}
+    with pytest.raises(EganError) as err:
+        train(recipe, out=tmp_path / "runs", device="cpu", quiet=True)
+    assert words in str(err.value) and "data." not in str(err.value)
+
+
+def test_validation_error_from_egan_run_is_one_line(tmp_path: Path) -> None:
+    recipe = make_tiny_recipe(max_steps=1)
+    recipe["validation"] = {"dataset": "paired", "root": str(_pairs(tmp_path / "pairs", ["a"])),
+                            "size": 0}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    done = subprocess.run([sys.executable, "-m", "egan_core", "run", "r.yaml", "--out", "runs",
+                           "--device", "cpu"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: validation.size must be at least 1, got 0")
+    assert "Traceback" not in done.stderr

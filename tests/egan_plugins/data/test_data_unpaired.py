@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from egan_core.errors import EganError, InputError, UnknownNameError
+from egan_core.recipe import INJECTED
 from egan_core.registry import Registries
 from egan_core.signature import component_kwargs
 from egan_plugins.data import (
@@ -32,12 +33,12 @@ def test_registered_with_recipe_friendly_signatures() -> None:
     registries = Registries()
     register(registries)
     assert registries.datasets.names() == ["object_paired", "paired", "synthetic", "unpaired"]
-    defaults = component_kwargs(UnpairedDataset, {}, "data", "dataset", {"seed"})
+    defaults = component_kwargs(UnpairedDataset, {}, "data", "dataset", INJECTED)
     assert defaults == {"root": "data", "size": 320, "zoom": False, "darken": True, "flip": True}
-    assert component_kwargs(ObjectPairedDataset, {}, "data", "d", {"seed"})["object"] == "car"
-    assert component_kwargs(PairedDataset, {"holdout": ["a"]}, "data", "d", {"seed"})[
+    assert component_kwargs(ObjectPairedDataset, {}, "data", "d", INJECTED)["object"] == "car"
+    assert component_kwargs(PairedDataset, {"holdout": ["a"]}, "data", "d", INJECTED)[
         "holdout"] == ("a",)
-    assert component_kwargs(SyntheticDataset, {}, "data", "d", {"seed"})["length"] == 256
+    assert component_kwargs(SyntheticDataset, {}, "data", "d", INJECTED)["length"] == 256
 
 
 @pytest.mark.parametrize("names", [("train_A", "train_B"), ("trainA", "trainB")])

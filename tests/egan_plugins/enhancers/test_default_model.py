@@ -47,6 +47,28 @@ def test_default_gan_brightens_a_dark_image() -> None:
     assert corr > 0.6
 
 
+def test_strength_scales_the_default_model_on_a_real_sized_image() -> None:
+    """`--strength` with the shipped model (no checkpoint) on a 320x240 night scene: 0 is
+    the input itself, 1 the model's own output, and brightness grows with the strength."""
+    dark = _dark_scene()
+    x = torch.from_numpy(dark).permute(2, 0, 1)[None].float() / 255
+    means = []
+    for strength in (0.0, 0.5, 1.0, 1.5):
+        enhance = egan_core.load_enhancer(device="cpu", precision="fp32", strength=strength)
+        out = enhance(x)
+        assert out.shape == x.shape
+        means.append(float(out.mean()) * 255)
+        if strength == 0.0:
+            assert torch.equal(out, x)
+            assert np.array_equal(enhance(dark), dark)
+        if strength == 1.0:
+            (model,) = enhance.stages  # the default gan, as load_enhancer built it
+            with torch.no_grad():
+                assert torch.equal(out, model(x).clamp(0, 1))
+    assert means[0] < means[1] < means[2] < means[3], means
+    assert means[2] > means[0] + 40  # the model really brightens; the steps are not noise
+
+
 def test_quickstart_fine_tune_still_brightens(tmp_path: Path) -> None:
     """The README's first command: `egan run recipes/quickstart.yaml` fine-tunes the default
     model on synthetic scenes; its checkpoint must still brighten dark photos. It keeps the

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from egan_core import get_registries
-from egan_core.tensors import attention_map
+from egan_core.tensors import attention_map, enhance_with, value_range
 
 REGISTRIES = get_registries()
 
@@ -24,7 +24,8 @@ def _image(n: int = 2, size: int = 64) -> torch.Tensor:
 
 
 def test_the_builtins_are_registered() -> None:
-    assert "attention_unet" in REGISTRIES.generators
+    for name in ("attention_unet", "zero_dce", "zero_dce_pp", "sci"):
+        assert name in REGISTRIES.generators
     assert "global_local" in REGISTRIES.discriminators
 
 
@@ -32,12 +33,33 @@ def test_the_builtins_are_registered() -> None:
 def test_generator_forward_backward(name: str) -> None:
     model = _build(REGISTRIES.generators.get(name))
     x = _image()
-    out, latent = model(x, attention_map(x))
-    assert out.shape == latent.shape == x.shape
-    torch.testing.assert_close(out - x, latent)
+    out, aux = enhance_with(model, x, signed=True)
+    assert out.shape == x.shape
+    if "latent" in aux:  # attention generators: output = input + latent
+        torch.testing.assert_close(out - x, aux["latent"])
+    if "attention" in aux:
+        torch.testing.assert_close(aux["attention"], attention_map(x))
     out.mean().backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("height,width", [(37, 53), (13, 9), (64, 31)])
+@pytest.mark.parametrize("name", REGISTRIES.generators.names())
+def test_generator_any_size_in_eval(name: str, height: int, width: int) -> None:
+    """Every generator (the next one the day it is registered) takes odd sizes in eval mode
+    on [0, 1] images through the one helper every caller uses, and gives a finite image."""
+    model = _build(REGISTRIES.generators.get(name)).eval()
+    x = torch.rand(2, 3, height, width, generator=torch.Generator().manual_seed(1)) * 0.5
+    assert value_range(model) in ("unit", "signed")
+    with torch.no_grad():
+        out, aux = enhance_with(model, x)
+    assert out.shape == x.shape and out.dtype == torch.float32
+    assert torch.isfinite(out).all()
+    clamped = out.clamp(0, 1)
+    assert 0 <= clamped.min() and clamped.max() <= 1
+    for value in aux.values():
+        assert torch.isfinite(value).all()
 
 
 @pytest.mark.parametrize("name", REGISTRIES.discriminators.names())
@@ -56,3 +78,13 @@ def test_discriminator_forward_backward(name: str) -> None:
         loss = loss + model.local_d(patches).mean()
     loss.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", REGISTRIES.generators.names())
+def test_generator_precision_probe(name: str) -> None:
+    """``train.precision: auto``'s timing probe runs every generator as the trainer does."""
+    from egan_core.training.precision import _probe
+
+    timings = _probe(_build(REGISTRIES.generators.get(name)), torch.device("cpu"),
+                     [("fp32", False), ("fp32", True)], size=24)
+    assert set(timings) == {"fp32", "fp32+channels_last"} and all(t > 0 for t in timings.values())

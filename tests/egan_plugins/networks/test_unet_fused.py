@@ -7,6 +7,7 @@ import torch
 
 from egan_core.enhance.runtime import probe_image, psnr
 from egan_core.tensors import attention_map, from_model_range, to_model_range
+from egan_core.testing import requires_native_bf16
 from egan_plugins.networks import AttentionUNet, unet_fused
 from egan_plugins.networks.unet_fused import FusedAttentionUNet
 
@@ -41,6 +42,7 @@ def test_fp32_form_equals_the_plain_forward(shape: tuple[int, ...], align_corner
     torch.testing.assert_close(out, _reference(model, x), rtol=0, atol=2e-5)
 
 
+@requires_native_bf16
 def test_bf16_form_stays_within_40_db() -> None:
     model = _calibrated()
     x = probe_image(96)

@@ -1,0 +1,204 @@
+"""Benchmark the ``fast`` enhancer against its targets (issue #22) in one run.
+
+Not a test. Run ``python benchmarks/bench_fast.py`` from the repository root (add
+``--data PATH`` if the data is not at ``../shared/data``). It prints:
+
+1. quality on the four held-out pairs of ``teacher_pairs`` (Cave, Madison, rail, birds;
+   never trained on): PSNR of whole images against the official EnlightenGAN outputs
+   (target >= 25 dB; the default model for reference) and mean NIQE against the official
+   outputs' (target: at most theirs + 0.10). Skipped, and said so, without the data;
+2. speed on ``--threads`` threads (default 2), uint8 HxWx3 in and out, conversions
+   included, median of ``--repeats`` runs timed alternately: the default model
+   (``load_enhancer("gan")``, its fastest measured path) and ``load_enhancer("fast")`` on
+   the same 1 MP image (target: >= 100x faster per megapixel), and ``fast`` on a 12 MP image
+   through the enhancer API and through the bare model (target >= 20 MP/s);
+3. peak memory of enhancing a 24 MP photo in one pass (fresh process; target < 1.5 GB);
+4. ONNX: ``egan export`` of the shipped weights, its PSNR against PyTorch on the held-out
+   photos (target >= 40 dB) and its speed in onnxruntime against PyTorch (float32 tensors
+   in and out, so that only the model is compared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from _shared import dark_image
+
+HOLDOUT = ("Cave", "Madison", "rail", "birds")
+Fn = Callable[[], object]
+
+
+def _timed(fns: dict[str, Fn], repeats: int) -> dict[str, float]:
+    """Median seconds per call of each function, after one warm-up, timed alternately."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _read(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def quality(data: Path) -> None:
+    from egan_core import load_enhancer
+    from egan_core.metrics import niqe, psnr
+
+    pairs = data / "teacher_pairs"
+    if not (pairs / "low").is_dir():
+        print(f"quality: skipped ({pairs} not found; pass --data)")
+        return
+    fast, gan = load_enhancer("fast", device="cpu"), load_enhancer("gan", device="cpu", precision="fp32")
+    rows = []
+    for name in HOLDOUT:
+        low, official = _read(pairs / "low" / f"{name}.png"), _read(pairs / "official" / f"{name}.png")
+        out_fast, out_gan = fast(low), gan(low)
+        rows.append((name, psnr(out_fast, official), psnr(out_gan, official), psnr(low, official),
+                     niqe(out_fast), niqe(official), niqe(out_gan)))
+        print(f"  {name:8s} PSNR fast {rows[-1][1]:6.2f} dB  default {rows[-1][2]:6.2f}  input "
+              f"{rows[-1][3]:6.2f}   NIQE fast {rows[-1][4]:5.2f}  official {rows[-1][5]:5.2f}  "
+              f"default {rows[-1][6]:5.2f}")
+    mean = [statistics.mean(r[i] for r in rows) for i in range(1, 7)]
+    print(f"quality (held-out, vs official): PSNR fast {mean[0]:.2f} dB (target >= 25), default "
+          f"{mean[1]:.2f}, input {mean[2]:.2f}; NIQE fast {mean[3]:.3f}, official {mean[4]:.3f} "
+          f"(target <= {mean[4] + 0.10:.3f}), default {mean[5]:.3f}")
+
+
+def _model_fn(model: torch.nn.Module, image: np.ndarray) -> Fn:
+    """The bare model with uint8 conversions done by torch (all threads)."""
+
+    def run() -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div_(255)
+            out = model.enhance_banded(x).mul_(255).add_(0.5).clamp_(0, 255)
+            return out.to(torch.uint8)[0].permute(1, 2, 0).contiguous().numpy()
+
+    return run
+
+
+def speed(repeats: int) -> None:
+    from egan_core import load_enhancer
+    from egan_core.model_loading import load_generator
+    from egan_plugins.enhancers.fast import FAST_WEIGHTS
+    from egan_plugins.networks.fast_grid import count_flops
+
+    fast, gan = load_enhancer("fast", device="cpu"), load_enhancer("gan", device="cpu")
+    model = load_generator(FAST_WEIGHTS).eval()
+    one, twelve = dark_image(1000, 1000), dark_image(3000, 4000)
+    t = _timed({"gan 1MP": lambda: gan(one), "fast 1MP": lambda: fast(one)}, max(1, repeats // 2))
+    t.update(_timed({"fast 12MP": lambda: fast(twelve), "model 12MP": _model_fn(model, twelve)}, repeats))
+    ratio = t["gan 1MP"] / t["fast 1MP"]
+    print(f"speed ({torch.get_num_threads()} threads, uint8 in/out): default model {1 / t['gan 1MP']:.2f}"
+          f" MP/s, fast {1 / t['fast 1MP']:.1f} MP/s at 1 MP -> {ratio:.0f}x (target >= 100x)")
+    print(f"  fast at 12 MP: {12 / t['fast 12MP']:.1f} MP/s through load_enhancer, "
+          f"{12 / t['model 12MP']:.1f} MP/s bare model (target >= 20)")
+    for h, w in ((1000, 1000), (3000, 4000)):
+        c = count_flops(model, h, w)
+        print(f"  FLOPs at {h * w / 1e6:.0f} MP: {c['total'] / 1e6:.0f} M (low-res branch "
+              f"{c['low_res'] / 1e6:.0f} M, full-res {c['full_res'] / (h * w):.1f} per pixel)")
+
+
+_MEMORY_CHILD = """
+import resource, sys, numpy as np, torch
+sys.path.insert(0, sys.argv[2])
+from _shared import dark_image
+torch.set_num_threads(int(sys.argv[1]))
+from egan_core import load_enhancer
+fast = load_enhancer("fast", device="cpu")
+image = np.tile(dark_image(1000, 1000), (4, 6, 1))
+fast(image[:64, :64])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = fast(image)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, after, out.shape)
+"""
+
+
+def memory(threads: int) -> None:
+    here = str(Path(__file__).resolve().parent)
+    result = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(threads), here],
+                            capture_output=True, text=True, check=True)
+    before, after = (int(v) for v in result.stdout.split()[:2])
+    scale = 1024 if platform.system() != "Darwin" else 1  # ru_maxrss: KiB on Linux, bytes on macOS
+    print(f"memory, 24 MP (6000x4000) in one pass: process peak {after * scale / 2**30:.2f} GiB "
+          f"(target < 1.5 GB), {(after - before) * scale / 2**30:.2f} GiB above the peak "
+          f"before the pass (torch, the model and the 72 MB input)")
+
+
+def onnx_check(data: Path, repeats: int) -> None:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        print("onnx: skipped (pip install 'egan[onnx]')")
+        return
+    from egan_core.export import export_model, psnr
+    from egan_core.model_loading import load_generator
+    from egan_plugins.enhancers.fast import FAST_WEIGHTS
+
+    model = load_generator(FAST_WEIGHTS).eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fast.onnx"
+        export_model(FAST_WEIGHTS, None, "onnx", path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run_onnx(x: torch.Tensor) -> np.ndarray:
+        return session.run(None, {"image": x.numpy()})[0]
+
+    def run_torch(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return model.enhance_banded(x).clamp_(0, 1)
+
+    low = data / "teacher_pairs" / "low"
+    images = ([_read(low / f"{n}.png") for n in HOLDOUT] if low.is_dir()
+              else [dark_image(480, 640)])
+    tensors = [torch.from_numpy(i.copy()).permute(2, 0, 1)[None].float() / 255 for i in images]
+    worst = min(psnr(torch.from_numpy(run_onnx(x)), run_torch(x)) for x in tensors)
+    print(f"onnx: {worst:.1f} dB against PyTorch (worst of {len(images)} images; target >= 40)")
+    for h, w in ((1000, 1000), (3000, 4000)):
+        x = torch.from_numpy(dark_image(h, w)).permute(2, 0, 1)[None].float() / 255
+        t = _timed({"onnx": lambda x=x: run_onnx(x), "torch": lambda x=x: run_torch(x)}, repeats)
+        mp = h * w / 1e6
+        print(f"  {mp:.0f} MP, float32 in/out: onnxruntime {mp / t['onnx']:.1f} MP/s, "
+              f"PyTorch {mp / t['torch']:.1f} MP/s (target: onnxruntime no slower)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}")
+    quality(args.data)
+    speed(args.repeats)
+    memory(args.threads)
+    onnx_check(args.data, args.repeats)
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The recipes shipped with egan (package data: ``recipes/*.yaml``, see ``egan recipe list``)."""

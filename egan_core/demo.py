@@ -1,0 +1,312 @@
+"""The logic behind ``egan demo``, free of any web framework so it is testable on its own.
+
+- :func:`list_choices`: what the app offers, read from the enhancer registry (so an
+  enhancer a plugin adds shows up without touching this module), plus one entry per
+  ``--checkpoint`` file.
+- :func:`enhance`: one image through :func:`~egan_core.load_enhancer` (the same pipeline,
+  tiling included, as ``egan enhance``) with models loaded once and cached; returns the
+  image, the seconds it took and its NIQE.
+- :func:`read_upload`: an uploaded file as pixels, or an :class:`~egan_core.InputError`
+  naming it (a text file is refused with a message, never a traceback).
+- :func:`run_batch`: several uploads at once, each failing alone, results written as
+  full-resolution PNGs into a folder the caller owns (the app's temporary folder).
+- :func:`dark_scene` / :func:`write_samples`: small procedural low-light photos, so the
+  app has samples without shipping image files.
+
+:mod:`egan_core.demo_app` puts a Gradio page over these; only it imports gradio.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import re
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from egan_core.enhance.api import load_enhancer
+from egan_core.enhance.io import read_image, to_uint8, write_image
+from egan_core.enhance.pipeline import Enhancer
+from egan_core.errors import EganError, InputError
+from egan_core.metrics import niqe
+from egan_core.plugins import get_registries
+from egan_core.registry import Registries
+
+#: the enhancer offered first (``egan enhance`` with no ``--enhancer`` runs it too).
+DEFAULT_ENHANCER = "gan"
+#: appended to every other enhancer to offer a chain (brightening amplifies noise).
+CHAIN_TAIL = "denoise"
+#: previews shown in the page are at most this many pixels on their long side; the
+#: download is always the full-resolution result.
+PREVIEW_SIDE = 1600
+#: models kept loaded at once (each ``gan`` model is ~35 MB).
+CACHE_SIZE = 8
+#: the optional extra that brings gradio.
+EXTRA = "egan[demo]"
+INSTALL_HINT = f"pip install '{EXTRA}'"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One entry of the app's enhancer menu: a chain of registered names and a checkpoint."""
+
+    label: str
+    names: tuple[str, ...]
+    checkpoint: str | None = None
+
+
+class Enhanced(NamedTuple):
+    """What :func:`enhance` returns: the image (uint8 HxWx3), seconds taken, its NIQE."""
+
+    image: np.ndarray
+    seconds: float
+    niqe: float
+
+
+@dataclass
+class Item:
+    """One processed upload of :func:`run_batch`."""
+
+    name: str
+    size: tuple[int, int]
+    seconds: float
+    niqe_before: float
+    niqe_after: float
+    before_preview: Path
+    after_preview: Path
+    result: Path
+
+    @property
+    def caption(self) -> str:
+        """One line for the page: name, size, time and NIQE before -> after."""
+        w, h = self.size
+        return (f"{self.name} ({w}x{h}): {self.seconds:.2f} s, NIQE {format_niqe(self.niqe_before)}"
+                f" -> {format_niqe(self.niqe_after)}")
+
+
+@dataclass
+class Batch:
+    """What :func:`run_batch` did: the processed images and one message per refused file."""
+
+    items: list[Item] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def format_niqe(value: float) -> str:
+    """NIQE with two decimals, ``n/a`` where it is undefined (tiny or flat images)."""
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
+
+
+def _needs_arguments(factory: Any) -> bool:
+    """Whether a factory has a required parameter besides ``device`` (the app passes none)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.default is p.empty and p.name != "device"
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+
+
+def _takes_checkpoint(factory: Any) -> bool:
+    try:
+        return "checkpoint" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def list_choices(checkpoints: Sequence[str | Path] = (),
+                 registries: Registries | None = None) -> list[Choice]:
+    """The enhancer menu: every registered enhancer, each chained with ``denoise``, then
+    the checkpoints (alone and chained), for the default enhancer or the first that takes one.
+
+    Enhancers whose factory needs an argument the app cannot give are left out.
+    """
+    registry = (registries or get_registries()).enhancers
+    names = [n for n in registry.names() if not _needs_arguments(registry.get(n))]
+    names.sort(key=lambda n: n != DEFAULT_ENHANCER)  # stable: the default first, others sorted
+    choices = [Choice(n, (n,)) for n in names]
+    if CHAIN_TAIL in names:
+        choices += [Choice(f"{n} + {CHAIN_TAIL}", (n, CHAIN_TAIL)) for n in names if n != CHAIN_TAIL]
+    takers = [n for n in registry.names() if _takes_checkpoint(registry.get(n))]
+    if checkpoints and takers:
+        model = DEFAULT_ENHANCER if DEFAULT_ENHANCER in takers else takers[0]
+        paths = [str(Path(c)) for c in checkpoints]
+        short = [Path(p).name for p in paths]
+        for path, name in zip(paths, short, strict=True):
+            shown = name if short.count(name) == 1 else path
+            choices.append(Choice(f"{model}: {shown}", (model,), path))
+            if CHAIN_TAIL in names:
+                choices.append(Choice(f"{model} + {CHAIN_TAIL}: {shown}", (model, CHAIN_TAIL), path))
+    return choices
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def load(names: tuple[str, ...], checkpoint: str | None = None, device: str = "auto") -> Enhancer:
+    """The enhancer for a chain and checkpoint, loaded once per process (strength 1)."""
+    return load_enhancer(list(names), checkpoint=checkpoint, device=device)
+
+
+def enhance(image: np.ndarray | Image.Image, choice: Choice, strength: float = 1.0,
+            device: str = "auto") -> Enhanced:
+    """Enhance one image (PIL, HxWx3 uint8 or float [0, 1]) with ``choice`` at ``strength``.
+
+    The model comes from :func:`load`'s cache; a strength other than 1 reuses its stages.
+    The seconds are those of the enhancement alone; NIQE (lower is better) is NaN where it
+    is undefined.
+
+    Raises:
+        EganError: an enhancer that cannot load, a strength out of range.
+    """
+    base = load(choice.names, choice.checkpoint, device)
+    enhancer = base if strength == base.strength else Enhancer(
+        base.stages, names=base.names, strength=strength, device=base.device)
+    start = time.perf_counter()
+    out = np.asarray(enhancer(image))  # a PIL image comes back as one, upright and RGB
+    seconds = time.perf_counter() - start
+    out = out if out.dtype == np.uint8 else to_uint8(out)
+    return Enhanced(out, seconds, safe_niqe(out))
+
+
+def safe_niqe(image: np.ndarray) -> float:
+    """NIQE of an HxWx3 image (uint8 or float [0, 1]); NaN where it is undefined."""
+    pixels = image if image.dtype == np.uint8 else to_uint8(image)
+    try:
+        return float(niqe(pixels))
+    except EganError:
+        return math.nan
+
+
+def read_upload(path: str | Path, name: str | None = None) -> np.ndarray:
+    """An uploaded file as HxWx3 float32 RGB in [0, 1] (upright per EXIF, 16 bits kept).
+
+    Raises:
+        InputError: not an image, empty, corrupt or too large; the message names the file
+            as the user knows it (``name``), not by the server's temporary path.
+    """
+    try:
+        return read_image(path)
+    except InputError as exc:
+        if name is None:
+            raise
+        raise InputError(str(exc).replace(f"'{Path(path)}'", f"'{name}'")) from None
+
+
+def preview(image: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
+    """A uint8 copy of ``image`` at most ``side`` pixels on its long side (for the page)."""
+    pixels = image if image.dtype == np.uint8 else to_uint8(image)
+    h, w = pixels.shape[:2]
+    scale = side / max(h, w)
+    if scale >= 1:
+        return pixels
+    return cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def slug(text: str) -> str:
+    """``text`` as a safe file-name part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "image"
+
+
+def run_batch(uploads: Sequence[str | Path], choice: Choice, strength: float, out: str | Path,
+              device: str = "auto", on_image: Callable[[int, int, str], None] | None = None) -> Batch:
+    """Enhance every upload into ``out`` (created), each failing alone with a message.
+
+    Writes, per image, ``<stem>_<choice>.png`` (full resolution) and two previews under
+    ``out/preview/``. Only the enhancer itself failing to load stops the batch.
+
+    Raises:
+        EganError: the enhancer cannot be loaded, or the strength is out of range.
+    """
+    out = Path(out)
+    (out / "preview").mkdir(parents=True, exist_ok=True)
+    batch = Batch()
+    used: set[str] = set()
+    for index, upload in enumerate(uploads):
+        name = Path(upload).name
+        if on_image is not None:
+            on_image(index, len(uploads), name)
+        try:
+            pixels = read_upload(upload, name)
+        except InputError as exc:
+            batch.errors.append(" ".join(str(exc).split()))
+            continue
+        done = enhance(pixels, choice, strength, device)
+        stem = slug(Path(name).stem)
+        while stem in used:
+            stem += "_"
+        used.add(stem)
+        result = out / f"{stem}_{slug(choice.label)}.png"
+        Image.fromarray(done.image, "RGB").save(result, compress_level=1)  # fast: photos are big
+        before = write_image(out / "preview" / f"{stem}_before.jpg", preview(pixels), "jpg")
+        after = write_image(out / "preview" / f"{stem}_after.jpg", preview(done.image), "jpg")
+        h, w = done.image.shape[:2]
+        batch.items.append(Item(name, (w, h), done.seconds, safe_niqe(pixels), done.niqe,
+                                before, after, result))
+    return batch
+
+
+def prune(folder: str | Path, max_age_s: float) -> None:
+    """Remove the sub-folders of ``folder`` older than ``max_age_s`` (old results)."""
+    now = time.time()
+    for child in Path(folder).iterdir() if Path(folder).is_dir() else ():
+        if child.is_dir() and now - child.stat().st_mtime > max_age_s:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def dark_scene(width: int = 640, height: int = 480, seed: int = 0) -> np.ndarray:
+    """A procedural night street (buildings, lit windows, street lamps), dark and noisy.
+
+    Returns an HxWx3 uint8 image with a mean around 15/255: a stand-in for a real
+    low-light photo that needs no file, for the app's samples and for tests.
+    """
+    rng = np.random.default_rng(seed)
+    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    top, horizon = np.array([0.10, 0.14, 0.32], np.float32), np.array([0.55, 0.45, 0.50], np.float32)
+    img = np.broadcast_to(top + (horizon - top) * ys**1.5, (height, width, 3)).copy()
+    ground = int(height * rng.uniform(0.72, 0.8))
+    x = 0
+    while x < width:  # a skyline of buildings with window grids, some windows lit
+        bw = int(width * rng.uniform(0.08, 0.2))
+        top_y = int(height * rng.uniform(0.12, 0.55))
+        wall = rng.uniform(0.25, 0.6) * np.array(rng.choice([[1.0, 0.75, 0.6], [0.8, 0.8, 0.85],
+                                                              [0.9, 0.85, 0.7]]), np.float32)
+        img[top_y:ground, x:x + bw] = wall
+        step_x, step_y = max(6, bw // 5), max(8, height // 24)
+        for wy in range(top_y + step_y // 2, ground - step_y, step_y):
+            for wx in range(x + step_x // 3, x + bw - step_x // 2, step_x):
+                lit = rng.random() < 0.4
+                colour = [1.0, 0.85, 0.5] if lit else [0.15, 0.18, 0.24]
+                img[wy:wy + step_y // 2, wx:wx + step_x // 2] = colour
+        x += bw + int(width * rng.uniform(0.0, 0.03))
+    img[ground:] = np.array([0.35, 0.35, 0.38], np.float32)  # road with a dashed centre line
+    line_y = ground + (height - ground) // 2
+    for lx in range(0, width, max(8, width // 12)):
+        img[line_y:line_y + max(2, height // 120), lx:lx + width // 24] = [0.9, 0.9, 0.8]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    for lamp_x in rng.uniform(0.1, 0.9, 3) * width:  # lamps: a pole and a warm glow
+        lamp_y = ground - height * 0.28
+        img[int(lamp_y):ground, int(lamp_x) - 1:int(lamp_x) + 2] = [0.2, 0.2, 0.2]
+        glow = np.exp(-((xx - lamp_x) ** 2 + (yy - lamp_y) ** 2) / (2 * (0.06 * height) ** 2))
+        img += glow[..., None] * np.array([0.9, 0.7, 0.35], np.float32)
+    texture = cv2.GaussianBlur(rng.random((height, width), dtype=np.float32), (0, 0), 1.5)
+    img *= (0.85 + 0.3 * texture)[..., None]
+    img = np.clip(img, 0.0, 1.0) ** 1.6 * 0.22  # underexposed, darker shadows
+    img += rng.normal(0.0, 0.008, img.shape).astype(np.float32)  # sensor noise
+    return to_uint8(img)
+
+
+def write_samples(folder: str | Path, size: tuple[int, int] = (640, 427)) -> list[Path]:
+    """Write two :func:`dark_scene` samples as JPEG into ``folder``; returns their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_image(folder / f"night_street_{seed}.jpg", dark_scene(*size, seed=seed), "jpg")
+            for seed in (1, 2)]

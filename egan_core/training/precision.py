@@ -1,0 +1,156 @@
+"""``train.precision`` and ``train.channels_last``: ``auto`` resolved by measurement.
+
+bf16 autocast is several times faster than fp32 on a CPU with AMX or AVX512-BF16 and
+about ten times slower on one without (PyTorch emulates it), and channels_last helps some
+CPUs and not others. ``auto`` therefore never assumes: without native bf16 it is fp32 at
+once; with it, a short timed probe (the generator's forward and backward on a small
+batch, each candidate timed alternately) picks the fastest. The result is cached per
+machine and model (:mod:`egan_core.autotune`), and the run log and the first record of
+``metrics.jsonl`` say what was chosen and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from egan_core import autotune
+from egan_core.hardware import CpuFeatures, machine_key, native_bf16
+from egan_core.tensors import enhance_with
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: Side of the probe batch (small: the probe must cost seconds, not minutes).
+PROBE_SIZE = 96
+#: bf16 or channels_last must beat the fp32 NCHW baseline by this factor to be chosen.
+MARGIN = 1.05
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    """What a run computes in: ``precision`` (fp32, bf16, fp16), ``channels_last``, and why."""
+
+    precision: str
+    channels_last: bool
+    reason: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+
+    def autocast(self, device: torch.device) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+        """A factory of the autocast context of this choice (``nullcontext`` for fp32)."""
+        dtype = self.autocast_dtype
+        if dtype is None:
+            return contextlib.nullcontext
+        return lambda: torch.autocast(device.type, dtype=dtype)
+
+    def record(self) -> dict[str, Any]:
+        """The fields the run's first metrics record carries."""
+        out: dict[str, Any] = {"precision": self.precision, "channels_last": self.channels_last,
+                               "precision_reason": self.reason}
+        if self.timings:
+            out["precision_probe_s"] = {k: round(v, 4) for k, v in self.timings.items()}
+        return out
+
+
+def bf16_warning(device: torch.device, features: CpuFeatures | None = None) -> str | None:
+    """The warning for ``train.precision: bf16`` where it is emulated, else None."""
+    ok, why = native_bf16(device, features)
+    if ok:
+        return None
+    return (f"train.precision: bf16 but {why}: PyTorch emulates it, about 10x slower than fp32;"
+            " use train.precision: auto")
+
+
+def _probe(generator: nn.Module, device: torch.device, candidates: list[tuple[str, bool]],
+           size: int) -> dict[str, float]:
+    """Seconds per forward + backward of ``generator`` for each (precision, channels_last)."""
+    model = copy.deepcopy(generator).to(device).train()
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(1, 3, size, size, generator=gen) * 2 - 1).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    steps: dict[str, Callable[[], None]] = {}
+    for precision, cl in candidates:
+        layout = torch.channels_last if cl else torch.contiguous_format
+        copy_ = copy.deepcopy(model).to(memory_format=layout)
+        inp = x.contiguous(memory_format=layout)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        steps[_name(precision, cl)] = _train_step(copy_, inp, device, dtype)
+    return autotune.timed_alternately(steps, rounds=3, sync=sync)
+
+
+def _train_step(model: nn.Module, inp: torch.Tensor, device: torch.device,
+                dtype: torch.dtype | None) -> Callable[[], None]:
+    """One forward and backward of ``model`` under autocast to ``dtype`` (None: fp32), run
+    as the trainer runs it (:func:`egan_core.tensors.enhance_with`, any generator)."""
+
+    def step() -> None:
+        context = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+        with context:
+            out = enhance_with(model, inp, signed=True)[0]
+            loss = out.float().square().mean()
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    return step
+
+
+def _name(precision: str, channels_last: bool) -> str:
+    return f"{precision}{'+channels_last' if channels_last else ''}"
+
+
+def resolve_precision(precision: str, channels_last: bool | str, device: torch.device,
+                      generator: nn.Module, model_key: str = "",
+                      features: CpuFeatures | None = None, probe_size: int = PROBE_SIZE) -> PrecisionChoice:
+    """Resolve ``train.precision`` / ``train.channels_last`` (either may be ``auto``) here.
+
+    Args:
+        precision: ``auto``, ``fp32``, ``bf16`` or ``fp16``.
+        channels_last: True, False or ``"auto"``.
+        device: where training runs.
+        generator: the model the probe times (a copy is used).
+        model_key: what identifies the model in the cache (its name and kwargs).
+        features: the CPU's features (tests pass their own; default: this machine's).
+        probe_size: side of the probe image.
+    """
+    ok, why = native_bf16(device, features)
+    if precision != "auto" and channels_last != "auto":
+        reason = "set in the recipe"
+        if precision == "bf16" and not ok:
+            reason = f"set in the recipe, though {why}"
+        return PrecisionChoice(precision, bool(channels_last), reason)
+    precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if ok else ["fp32"])
+    layouts = [bool(channels_last)] if channels_last != "auto" else [False, True]
+    candidates = [(p, cl) for p in precisions for cl in layouts]
+    if len(candidates) == 1:
+        p, cl = candidates[0]
+        return PrecisionChoice(p, cl, f"fp32: {why}" if precision == "auto" else "set in the recipe")
+    key = "train|" + "|".join([machine_key(device), model_key or type(generator).__qualname__,
+                               json.dumps(candidates), str(probe_size)])
+
+    def measure() -> dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {"timings": _probe(generator, device, candidates, probe_size)}
+
+    timings = {k: float(v) for k, v in autotune.cached(key, measure)["timings"].items()}
+    base_name = _name(*candidates[0])
+    best = min(timings, key=timings.get)
+    if timings[best] * MARGIN > timings[base_name]:
+        best = base_name
+    chosen = next(c for c in candidates if _name(*c) == best)
+    notes = [why] if (precision == "auto" and not ok) or chosen[0] == "bf16" else []
+    if best == base_name:
+        notes.append(f"fastest of {len(timings)} in a probe")
+    else:
+        notes.append(f"{timings[base_name] / timings[best]:.2f}x {base_name} in a probe")
+    return PrecisionChoice(chosen[0], chosen[1], f"{best}: {'; '.join(notes)}", timings)

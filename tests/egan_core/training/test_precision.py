@@ -1,0 +1,134 @@
+"""``train.precision: auto``: fp32 without native bf16, measured where bf16 is native; logged."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from egan_core import autotune
+from egan_core.hardware import CpuFeatures, native_bf16
+from egan_core.testing import requires_native_bf16
+from egan_core.training.precision import bf16_warning, resolve_precision
+from egan_core.training.trainer import train
+from egan_plugins.networks.unet import AttentionUNet
+
+CPU = torch.device("cpu")
+AVX2 = CpuFeatures(model="test AVX2 CPU", arch="x86_64", flags=frozenset({"avx2", "fma"}))
+SAPPHIRE = CpuFeatures(model="test AMX CPU", arch="x86_64", onednn_bf16=True,
+                       flags=frozenset({"avx2", "fma", "avx512f", "avx512bw", "avx512_bf16",
+                                        "amx_tile", "amx_bf16"}))
+
+
+def test_capability_check_is_driven_by_cpu_features() -> None:
+    assert native_bf16(CPU, AVX2) == (False, "no native bf16 on this CPU (no AVX512-BF16 or AMX)")
+    assert native_bf16(CPU, SAPPHIRE) == (True, "native bf16 on this CPU (AMX)")
+    zen4 = CpuFeatures("test Zen 4", "x86_64", frozenset({"avx512_bf16", "avx512bw"}), onednn_bf16=True)
+    assert native_bf16(CPU, zen4)[0] and "AVX512-BF16" in native_bf16(CPU, zen4)[1]
+    capped = CpuFeatures("capped", "x86_64", frozenset({"avx512_bf16"}), onednn_bf16=False)
+    ok, why = native_bf16(CPU, capped)
+    assert not ok and "oneDNN will not run bf16" in why
+
+
+def test_auto_is_fp32_without_native_bf16() -> None:
+    choice = resolve_precision("auto", False, CPU, AttentionUNet(base_channels=4), features=AVX2)
+    assert (choice.precision, choice.channels_last) == ("fp32", False)
+    assert choice.reason == "fp32: no native bf16 on this CPU (no AVX512-BF16 or AMX)"
+    assert choice.autocast_dtype is None and choice.timings == {}
+
+
+def test_auto_probes_bf16_where_native() -> None:
+    autotune.forget()
+    choice = resolve_precision("auto", False, CPU, AttentionUNet(base_channels=4), model_key="t-native",
+                               features=SAPPHIRE, probe_size=32)
+    assert set(choice.timings) == {"fp32", "bf16"}
+    assert choice.precision in ("fp32", "bf16")
+    if choice.precision == "bf16":
+        assert "native bf16 on this CPU (AMX)" in choice.reason and "x fp32 in a probe" in choice.reason
+    record = choice.record()
+    assert record["precision"] == choice.precision and record["precision_reason"] == choice.reason
+
+
+def test_auto_memory_layout_is_measured_and_cached() -> None:
+    autotune.forget()
+    model = AttentionUNet(base_channels=4)
+    first = resolve_precision("fp32", "auto", CPU, model, model_key="t-layout", features=AVX2,
+                              probe_size=32)
+    assert set(first.timings) == {"fp32", "fp32+channels_last"} and first.precision == "fp32"
+    autotune.forget()  # the disk cache answers the next run: the same choice, no new probe
+    again = resolve_precision("fp32", "auto", CPU, model, model_key="t-layout", features=AVX2,
+                              probe_size=32)
+    assert again == first
+
+
+def test_forced_bf16_warns_where_emulated() -> None:
+    warning = bf16_warning(CPU, AVX2)
+    assert warning is not None and "10x slower" in warning and "train.precision: auto" in warning
+    assert "\n" not in warning
+    assert bf16_warning(CPU, SAPPHIRE) is None
+    forced = resolve_precision("bf16", False, CPU, AttentionUNet(base_channels=4), features=AVX2)
+    assert forced.precision == "bf16" and "no native bf16" in forced.reason
+
+
+def test_the_run_log_and_first_record_say_what_was_chosen(tmp_path: Path,
+                                                           tiny_recipe: dict[str, Any]) -> None:
+    tiny_recipe["train"]["max_steps"] = 2
+    run_dir, _ = train(tiny_recipe, out=tmp_path, device="cpu", quiet=True)
+    records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+    first = records[0]
+    assert first["precision"] in ("fp32", "bf16") and isinstance(first["channels_last"], bool)
+    assert first["precision_reason"].startswith(first["precision"])
+    if not native_bf16(CPU)[0]:
+        assert first["precision"] == "fp32" and "no native bf16" in first["precision_reason"]
+    assert "precision" not in records[1]  # said once, in the first record
+
+
+def _egan_run(tmp_path: Path, recipe: dict[str, Any], *sets: str, env: dict[str, str] | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    import yaml
+
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    args = [sys.executable, "-m", "egan_core", "run", str(path), "--out", str(tmp_path / "runs"),
+            "--device", "cpu", *[a for s in sets for a in ("--set", s)]]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def test_forced_bf16_without_native_support_warns_in_one_line(tmp_path: Path,
+                                                              tiny_recipe: dict[str, Any]) -> None:
+    # Without native bf16 here already, or with oneDNN capped below AVX-512 (as on AVX2 CPUs).
+    env = {} if not native_bf16(CPU)[0] else {"ONEDNN_MAX_CPU_ISA": "AVX2"}
+    done = _egan_run(tmp_path, tiny_recipe, "train.max_steps=1", "train.precision=bf16", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("warning: train.precision")]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].endswith("about 10x slower than fp32; use train.precision: auto")
+    assert any(line.startswith("precision: bf16") for line in done.stderr.splitlines())
+
+
+@requires_native_bf16
+def test_auto_measures_bf16_on_this_native_cpu(tmp_path: Path, tiny_recipe: dict[str, Any]) -> None:
+    autotune.forget()
+    choice = resolve_precision("auto", "auto", CPU, AttentionUNet(base_channels=8), model_key="t-here",
+                               probe_size=32)
+    assert set(choice.timings) == {"fp32", "fp32+channels_last", "bf16", "bf16+channels_last"}
+    best = min(choice.timings.values())
+    assert choice.timings[f"{choice.precision}{'+channels_last' if choice.channels_last else ''}"] <= (
+        choice.timings["fp32"]) and best > 0
+
+
+@pytest.mark.parametrize("bad", ["fast", "maybe", 1])
+def test_channels_last_takes_true_false_or_auto(tmp_path: Path, tiny_recipe: dict[str, Any],
+                                                bad: Any) -> None:
+    done = _egan_run(tmp_path, tiny_recipe, f"train.channels_last={bad}", "train.max_steps=1")
+    assert done.returncode != 0
+    assert "train.channels_last must be true, false or auto" in done.stderr
+    assert "Traceback" not in done.stderr

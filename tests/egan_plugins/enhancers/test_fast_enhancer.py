@@ -1,0 +1,111 @@
+"""The ``fast`` enhancer: shipped weights, CLI (images and video), export round trips."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from egan_core import load_enhancer
+from egan_core.cli.main import cli
+from egan_core.errors import UsageError
+from egan_core.export import check_image, psnr
+from egan_core.model_loading import load_generator
+from egan_plugins.enhancers.fast import FAST_WEIGHTS, FastRunner
+from egan_plugins.networks.fast_grid import FastGridNet
+
+try:
+    import onnx
+    import onnxruntime as ort
+except ImportError:
+    onnx = ort = None
+
+FORMATS = [pytest.param("onnx", marks=pytest.mark.skipif(ort is None or onnx is None,
+                                                         reason="onnx/onnxruntime not installed")),
+           "torchscript"]
+
+
+def _dark_scene(h: int = 96, w: int = 128) -> np.ndarray:
+    """A dark HxWx3 uint8 photo-like image: shapes and gradients at 2-20 % of full scale."""
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = 0.03 + 0.1 * xx + 0.05 * np.sin(12 * yy)
+    rgb = np.stack([base, base * 0.9 + 0.02 * (xx > 0.5), base * 0.8], axis=-1)
+    rgb[h // 4:h // 2, w // 4:w // 2] += 0.08
+    return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
+
+
+def test_shipped_weights_load_and_brighten() -> None:
+    assert FAST_WEIGHTS.is_file() and FAST_WEIGHTS.stat().st_size < 4_000_000
+    assert isinstance(load_generator(FAST_WEIGHTS), FastGridNet)
+    dark = _dark_scene()
+    out = load_enhancer("fast", device="cpu")(dark)
+    assert out.shape == dark.shape and out.dtype == np.uint8
+    assert out.mean() > 2 * dark.mean() + 10
+
+
+def test_large_frame_runs_whole_in_bands() -> None:
+    """No tiling: a frame above the banding threshold gives the whole-frame result."""
+    runner = FastRunner(load_generator(FAST_WEIGHTS), torch.device("cpu"))
+    assert not hasattr(runner, "tile")
+    x = torch.from_numpy(_dark_scene(300, 400)).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        expected = runner.model.enhance(x)
+    torch.testing.assert_close(runner(x), expected, atol=1e-5, rtol=0)
+
+
+def test_other_generators_are_refused() -> None:
+    from egan_plugins.networks.zero_dce import ZeroDCE
+
+    with pytest.raises(UsageError, match="fast_grid"):
+        FastRunner(ZeroDCE(), torch.device("cpu"))
+
+
+def test_cli_images_and_video(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.png"), _dark_scene(61, 83)[:, :, ::-1])
+    writer = cv2.VideoWriter(str(src / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (64, 48))
+    for _ in range(3):
+        writer.write(_dark_scene(48, 64)[:, :, ::-1].copy())
+    writer.release()
+    result = CliRunner().invoke(cli, ["enhance", str(src), "--out", str(tmp_path / "out"),
+                                      "--enhancer", "fast"], prog_name="egan")
+    assert result.exit_code == 0, result.output
+    image = cv2.imread(str(tmp_path / "out" / "a.png"))
+    assert image.shape == (61, 83, 3) and image.mean() > 2 * _dark_scene(61, 83).mean()
+    cap = cv2.VideoCapture(str(tmp_path / "out" / "clip.avi"))
+    frames = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames += 1
+        assert frame.mean() > 2 * _dark_scene(48, 64).mean()
+    assert frames == 3
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_round_trip(fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / f"fast.{fmt}"
+    result = CliRunner().invoke(cli, ["export", "--checkpoint", str(FAST_WEIGHTS), "--format", fmt,
+                                      "--out", str(out)], prog_name="egan")
+    assert result.exit_code == 0, result.output
+    image = check_image(211, 317, seed=4)
+    model = load_generator(FAST_WEIGHTS)
+    with torch.no_grad():
+        expected = model.enhance(image).clamp(0, 1)
+    if fmt == "onnx":
+        session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        got = torch.from_numpy(session.run(None, {"image": image.numpy()})[0])
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(out))
+        with torch.inference_mode():
+            got = module(image)
+    assert psnr(got, expected) >= 40.0
