@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import statistics
 import sys
@@ -171,6 +172,9 @@ def main() -> None:
             build = res["build_s"].get(name)
             print(f"| {name} | {sec * 1000:.1f} | {eager / sec:.2f} | {q} | "
                   f"{'-' if build is None else f'{build:.2f}'} |")
+        if os.environ.get("ONEDNN_MAX_CPU_ISA") and "onnxruntime:fp32" in med:
+            print("note: ONEDNN_MAX_CPU_ISA caps oneDNN and ATen only; onnxruntime's own kernels still"
+                  " use the CPU's full instruction set")
         print(f"auto chose {res['chosen']} ({res['reason']}); load + probe {res['load_s']:.2f} s"
               " (once per machine and model: cached)")
         print(f"egan default (uint8 in/out, auto) vs eager fp32: {eager / med['egan default']:.2f}x "

@@ -106,7 +106,8 @@ def loss_curve(records: list[dict[str, Any]], width: int = 900, height: int = 50
            "no metrics yet")
     for i, group in enumerate(sorted(groups)):
         box = (0, height + i * panel_h, width, height + (i + 1) * panel_h)
-        _panel(draw, box, pts, groups[group], span, "", title=f"validation: {group}")
+        ordered = sorted(groups[group], key=lambda k: k.startswith("val_input_"))  # outputs first
+        _panel(draw, box, pts, ordered, span, "", title=f"validation: {group}")
     return img
 
 

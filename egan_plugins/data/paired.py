@@ -39,6 +39,10 @@ class PairedDataset(EpochDataset):
         size: side of the square random crop (smaller images are upscaled); ``None``
             keeps whole images (flips still apply), for validation with batches of 1.
         zoom: bicubic resize to 400z x 600z (z per sample) before the crop.
+        resize: instead of cropping, resize each whole pair to ``size x size`` (bicubic,
+            antialiased; aspect not kept): for generators whose decisions depend on the whole
+            frame (``fast_grid`` sees every image squashed to a fixed square), so that
+            training shows them what inference does rather than a crop's context.
         flip: random horizontal and vertical flips (the same for input and target).
         holdout: stems kept out of training (for evaluation).
         split: ``train`` (every stem but the holdout ones) or ``holdout`` (only those).
@@ -52,7 +56,7 @@ class PairedDataset(EpochDataset):
     def __init__(self, root: str = "data", input_dir: str = "low", target_dir: str = "high",
                  size: int | None = 320, zoom: bool = False, flip: bool = True,
                  holdout: tuple[str, ...] = (), split: str = "train", cache: bool = False,
-                 seed: int = 0, section: str = "data") -> None:
+                 seed: int = 0, section: str = "data", resize: bool = False) -> None:
         super().__init__(seed)
         if split not in SPLITS:
             raise RecipeError(f"{section}.split must be one of {', '.join(SPLITS)}, got '{split}'")
@@ -61,6 +65,9 @@ class PairedDataset(EpochDataset):
         self.root = check_root(root, f"{input_dir}/ and {target_dir}/", section)
         self.size = None if size is None else int(size)
         self.zoom, self.flip, self.split = zoom, flip, split
+        self.resize = resize and self.size is not None
+        if self.resize and zoom:
+            raise RecipeError(f"{section}.resize and {section}.zoom exclude each other")
         self.cache = cache
         self._decoded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         folders = [self.root / input_dir, self.root / target_dir]
@@ -86,7 +93,7 @@ class PairedDataset(EpochDataset):
                           " partner with the same file stem and are ignored", UserWarning,
                           stacklevel=2)
         self.pairs: list[tuple[Path, Path]] = [(inputs[k], targets[k]) for k in keep]
-        self.num_upscaled = 0 if self.size is None else warn_small_images(
+        self.num_upscaled = 0 if self.size is None or self.resize else warn_small_images(
             [p for p, _ in self.pairs], self.size, self.zoom, f"'{folders[0]}'"
         )
 
@@ -98,6 +105,9 @@ class PairedDataset(EpochDataset):
         in_path, target_path = self.pairs[index]
         low, target = read_image(in_path), read_image(target_path)
         target = resize(target, *low.shape[-2:])
+        if self.resize:  # deterministic, so done before caching
+            assert self.size is not None
+            low, target = resize(low, self.size, self.size), resize(target, self.size, self.size)
         if self.cache:
             self._decoded[index] = ((low * 255).round().to(torch.uint8),
                                     (target * 255).round().to(torch.uint8))
@@ -112,7 +122,7 @@ class PairedDataset(EpochDataset):
         rng = self.item_rng(index)
         in_path, target_path = self.pairs[index]
         low, target = self._pair(index)
-        if self.size is None:  # whole image: only the flips are drawn
+        if self.size is None or self.resize:  # whole image: only the flips are drawn
             flips = (rng.random() < 0.5, rng.random() < 0.5)
             params = CropParams(None, 0, 0, None, self.flip and flips[0], self.flip and flips[1])
         else:

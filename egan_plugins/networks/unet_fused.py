@@ -224,8 +224,10 @@ class _Pair:
         return self.conv2(self.norm1.apply(self.conv1(x)))
 
 
-class FusedAttentionUNet(nn.Module):
+class FusedAttentionUNet:
     """``attention_unet`` for inference: ``(N, 3, H, W)`` [0, 1] -> enhanced [0, 1].
+
+    A plain callable, not an ``nn.Module``: it holds prepared tensors, not parameters.
 
     Args:
         model: the generator, in eval mode (its weights are copied: later changes to it
@@ -236,7 +238,6 @@ class FusedAttentionUNet(nn.Module):
 
     def __init__(self, model: AttentionUNet, dtype: torch.dtype = torch.bfloat16,
                  device: torch.device | str = "cpu") -> None:
-        super().__init__()
         if any(m.training for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
             raise ValueError("FusedAttentionUNet needs the generator in eval mode")
         self.dtype = dtype
@@ -277,7 +278,7 @@ class FusedAttentionUNet(nn.Module):
         assert isinstance(conv10, nn.Conv2d)
         self.conv10 = _Conv(conv10, dtype, dev, mk, act=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Enhance ``(N, 3, H, W)`` in [0, 1] (any H, W); returns float32, not clipped."""
         x = x.to(self.device, torch.float32)
         n, _, h, w = x.shape
@@ -328,9 +329,3 @@ class FusedAttentionUNet(nn.Module):
         with serial_if_small(y.numel()):
             latent = _crop(y, pads, h, w)
             return torch.addcmul(x, latent, _crop(att, pads, h, w), value=0.5)
-
-
-def fuse_for_inference(model: AttentionUNet, dtype: torch.dtype = torch.bfloat16,
-                       device: torch.device | str = "cpu") -> FusedAttentionUNet:
-    """The inference-only form of ``model`` (see :class:`FusedAttentionUNet`)."""
-    return FusedAttentionUNet(model, dtype, device)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import platform
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -169,3 +173,30 @@ def test_serial_if_small_sets_one_thread_and_restores() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.slow
+def test_compile_backend_equals_the_plain_forward(small_model) -> None:
+    """torch.compile (asked for by name; tens of seconds to compile, so not in the default run)."""
+    x = torch.rand(1, 3, 40, 56) * 0.3
+    runner = GeneratorRunner(small_model(), precision="fp32", backend="compile")
+    assert runner.backend == "compile"
+    torch.testing.assert_close(runner(x), _plain(small_model(), x), rtol=0, atol=1e-4)
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 oneDNN cap")
+def test_enhance_cli_refuses_bf16_oneDNN_cannot_run_in_one_line(tmp_path, small_model) -> None:
+    """As on an AVX2-only CPU (oneDNN capped to AVX2 here): one line, exit 2, no traceback."""
+    from PIL import Image
+
+    from egan_core.testing import save_tiny_checkpoint
+
+    Image.new("RGB", (40, 32), (20, 15, 10)).save(tmp_path / "dark.png")
+    ckpt = save_tiny_checkpoint(tmp_path / "g.pt", seed=1)
+    done = subprocess.run([sys.executable, "-m", "egan_core", "enhance", str(tmp_path / "dark.png"), "--out",
+                           str(tmp_path / "out"), "--checkpoint", str(ckpt), "--precision", "bf16"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: precision bf16 cannot run here") and "--precision auto" in line
