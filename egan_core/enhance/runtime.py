@@ -154,8 +154,14 @@ def _onnxruntime(model: nn.Module) -> Forward | None:
         options.intra_op_num_threads = torch.get_num_threads()
         options.log_severity_level = 3
         session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    # The graph reflection-pads to a multiple of pad_multiple, which ONNX cannot do for sides
+    # shorter than that; such tiny images (no time to save) take the plain forward.
+    smallest = 2 * int(getattr(model, "pad_multiple", 16))
+    plain = _plain(model, torch.device("cpu"), False, False)
 
     def run(x: torch.Tensor) -> torch.Tensor:
+        if min(x.shape[-2:]) < smallest:
+            return plain(x)
         out = session.run(None, {INPUT_NAME: x.detach().float().cpu().contiguous().numpy()})[0]
         return torch.from_numpy(out).to(x.device)
 

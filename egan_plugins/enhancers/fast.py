@@ -39,7 +39,7 @@ class FastRunner:
 
 
 def fast_enhancer(checkpoint: str | None = None, device: torch.device | None = None) -> FastRunner:
-    """Enhance with the distilled real-time model (about 100x faster than ``gan`` on a CPU).
+    """Enhance with the distilled real-time model (40 to 60x faster than ``gan`` on 2 CPU cores).
 
     Args:
         checkpoint: ``fast_grid`` weights (egan checkpoint or ``.safetensors``); None = the

@@ -40,6 +40,14 @@ def test_every_fp32_backend_equals_the_plain_forward(small_model, backend: str) 
     torch.testing.assert_close(runner(x), expected, rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("backend", EXACT)
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (5, 7), (17, 9)])
+def test_every_backend_takes_tiny_images(small_model, backend: str, size: tuple[int, int]) -> None:
+    x = torch.rand(1, 3, *size) * 0.3
+    runner = GeneratorRunner(small_model(), precision="fp32", backend=backend)
+    torch.testing.assert_close(runner(x), _plain(small_model(), x), rtol=0, atol=1e-4)
+
+
 @requires_native_bf16
 @pytest.mark.parametrize("backend", ["channels_last", "fused"])
 def test_bf16_is_close_to_fp32(small_model, backend: str) -> None:
