@@ -188,7 +188,7 @@ def main() -> None:
     for (name, path), values in times.items():
         sec = statistics.median(values)
         ratio = base[path] / sec
-        label = "auto (" + chosen.get(name, "-") + ")" if path == "auto" else "fp32 eager"
+        label = (f"auto ({chosen[name]})" if name in chosen else "auto") if path == "auto" else "fp32 eager"
         q = quality.get(name) if path == "auto" else None
         niqe_text = f"{q[0]:.3f}" if q else ""
         light_text = f"{q[1]:.3f}" if q else ""

@@ -20,17 +20,19 @@ from egan_core.checkpoint import atomic_write, load_checkpoint
 OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "default.safetensors"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("checkpoint", type=Path)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    state = load_checkpoint(args.checkpoint)
+def write_weights(checkpoint: Path, out: Path, *, half: bool, source: str,
+                  expect: str | None = None) -> None:
+    """Write a checkpoint's generator as shipped weights (safetensors; name and kwargs in metadata).
+
+    Shared by the shipped models' scripts (``make_fast_model.py`` calls it too).
+    """
+    state = load_checkpoint(checkpoint)
     gen = state["generator"]
-    weights = {k: (v.half() if v.is_floating_point() else v).contiguous()
+    if expect is not None and gen["name"] != expect:
+        raise SystemExit(f"{checkpoint} holds a '{gen['name']}' generator, not {expect}")
+    weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
                for k, v in gen["state_dict"].items()}
-    meta = {"name": gen["name"], "kwargs": json.dumps(gen["kwargs"]),
-            "source": "egan recipes/distill_official.yaml (see MODEL.md)",
+    meta = {"name": gen["name"], "kwargs": json.dumps(gen["kwargs"]), "source": source,
             "step": str(state["step"])}
 
     def write(tmp: str) -> None:
@@ -38,9 +40,18 @@ def main() -> None:
 
         save_file(weights, tmp, metadata=meta)
 
-    atomic_write(args.out, write)
-    size = args.out.stat().st_size / 2**20
-    print(f"wrote {args.out} ({size:.1f} MiB, step {state['step']}, {len(weights)} tensors)")
+    atomic_write(out, write)
+    size = out.stat().st_size / 2**20
+    print(f"wrote {out} ({size:.1f} MiB, step {state['step']}, {len(weights)} tensors)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    write_weights(args.checkpoint, args.out, half=True,
+                  source="egan recipes/distill_official.yaml (see MODEL.md)")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ in float32: the file is 1.4 MB either way, and float16 would cost PSNR for nothi
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-from egan_core.checkpoint import atomic_write, load_checkpoint
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_default_model import write_weights  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "fast.safetensors"
 
@@ -23,21 +24,8 @@ def main() -> None:
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    state = load_checkpoint(args.checkpoint)
-    gen = state["generator"]
-    if gen["name"] != "fast_grid":
-        raise SystemExit(f"{args.checkpoint} holds a '{gen['name']}' generator, not fast_grid")
-    weights = {k: v.float().contiguous() for k, v in gen["state_dict"].items()}
-    meta = {"name": gen["name"], "kwargs": json.dumps(gen["kwargs"]),
-            "source": "egan recipes/distill_fast.yaml (see MODEL.md)", "step": str(state["step"])}
-
-    def write(tmp: str) -> None:
-        from safetensors.torch import save_file
-
-        save_file(weights, tmp, metadata=meta)
-
-    atomic_write(args.out, write)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, step {state['step']})")
+    write_weights(args.checkpoint, args.out, half=False, expect="fast_grid",
+                  source="egan recipes/distill_fast.yaml (see MODEL.md)")
 
 
 if __name__ == "__main__":

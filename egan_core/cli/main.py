@@ -31,7 +31,7 @@ SUMMARIES = {
     "demo": "Try every enhancer on your own photos in the browser (a local web app).",
     "doctor": "Show this machine's CPU features, torch build and what auto resolves to (for bug reports).",
     "enhance": "Enhance images and videos (files, folders or globs) into OUT, keeping their names.",
-    "eval": "Score images with NIQE (no reference; lower is better), PSNR or SSIM.",
+    "eval": "Score images with NIQE (no reference; lower is better), PSNR, SSIM or mean brightness.",
     "export": "Export a generator to ONNX or TorchScript (input and output in [0, 1]).",
     "plugins": "List every registered component with its distribution, and broken plugins.",
     "recipe": "Inspect recipes.",
