@@ -1,4 +1,4 @@
-"""``paired``: stems matched, the same geometry for input and target, holdout split."""
+"""``paired``: stems matched, the same geometry for input and target, holdout split, resize."""
 
 from __future__ import annotations
 
@@ -13,17 +13,23 @@ import yaml
 from PIL import Image
 
 from egan_core import train
-from egan_core.errors import EganError, InputError
+from egan_core.errors import EganError, InputError, RecipeError
 from egan_core.testing import make_tiny_recipe
 from egan_plugins.data import PairedDataset
+from egan_plugins.data.transforms import resize
 
 
-def _pairs(root: Path, stems: list[str], width: int = 40, height: int = 30) -> Path:
-    """low/<stem>.png random; high/<stem>.png its colour inverse (255 - x)."""
+def _pairs(root: Path, stems: list[str], width: int = 40, height: int = 30,
+           sizes: list[tuple[int, int]] | None = None) -> Path:
+    """low/<stem>.png random; high/<stem>.png its colour inverse (255 - x).
+
+    ``sizes``: each pair's own (height, width) instead of ``height`` x ``width``.
+    """
     (root / "low").mkdir(parents=True)
     (root / "high").mkdir(parents=True)
     for i, stem in enumerate(stems):
-        rgb = np.random.default_rng(i).integers(0, 256, (height, width, 3), dtype=np.uint8)
+        h, w = sizes[i] if sizes is not None else (height, width)
+        rgb = np.random.default_rng(i).integers(0, 256, (h, w, 3), dtype=np.uint8)
         Image.fromarray(rgb).save(root / "low" / f"{stem}.png")
         Image.fromarray(255 - rgb).save(root / "high" / f"{stem}.png")
     return root
@@ -121,3 +127,33 @@ def test_validation_error_from_egan_run_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         "error: validation.size must be at least 1, got 0")
     assert "Traceback" not in done.stderr
+
+
+# ``resize: true``: whole pairs squashed to size x size, nothing cropped.
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_whole_pairs_are_resized_not_cropped(tmp_path: Path, cache: bool) -> None:
+    root = _pairs(tmp_path, ["0", "1"], sizes=[(30, 70), (90, 40)])
+    ds = PairedDataset(root=str(root), size=32, resize=True, flip=False, cache=cache)
+    assert ds.num_upscaled == 0  # no crop, so no "smaller than the crop" warning
+    for i in range(len(ds)):
+        for _ in range(2):  # the second read comes from the cache when enabled
+            item = ds[i]
+            assert item["input"].shape == item["normal"].shape == (3, 32, 32)
+            low = torch.from_numpy(np.asarray(Image.open(root / "low" / f"{i}.png")).copy())
+            expected = resize(low.permute(2, 0, 1).float() / 255, 32, 32) * 2 - 1
+            torch.testing.assert_close(item["input"], expected, atol=2 / 255, rtol=0)
+            # target resized the same way: still the inverse of the input
+            torch.testing.assert_close(item["normal"], -item["input"], atol=3 / 255, rtol=0)
+
+
+def test_flips_are_shared_and_resize_excludes_zoom(tmp_path: Path) -> None:
+    root = _pairs(tmp_path, ["0"], sizes=[(30, 70)])
+    ds = PairedDataset(root=str(root), size=16, resize=True, seed=3)
+    for epoch in range(4):
+        ds.set_epoch(epoch)
+        item = ds[0]
+        torch.testing.assert_close(item["normal"], -item["input"], atol=3 / 255, rtol=0)
+    with pytest.raises(RecipeError, match="zoom"):
+        PairedDataset(root=str(root), size=16, resize=True, zoom=True)
