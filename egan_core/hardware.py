@@ -16,11 +16,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-#: The CPU flags (Linux ``/proc/cpuinfo`` names) that decide the fast paths, as shown by
-#: ``egan doctor``.
-REPORTED_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_vnni", "avx_vnni",
-                  "amx_tile", "amx_bf16")
-
 
 @dataclass(frozen=True)
 class CpuFeatures:

@@ -26,7 +26,8 @@ from egan_core import autotune
 from egan_core.hardware import CpuFeatures, machine_key, native_bf16
 from egan_core.tensors import enhance_with
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: The autocast dtype of each reduced precision (fp32 runs without autocast).
+AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 #: Side of the probe batch (small: the probe must cost seconds, not minutes).
 PROBE_SIZE = 96
 #: bf16 or channels_last must beat the fp32 NCHW baseline by this factor to be chosen.
@@ -44,7 +45,7 @@ class PrecisionChoice:
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
-        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        return AUTOCAST.get(self.precision)
 
     def autocast(self, device: torch.device) -> Callable[[], contextlib.AbstractContextManager[Any]]:
         """A factory of the autocast context of this choice (``nullcontext`` for fp32)."""
@@ -74,17 +75,15 @@ def bf16_warning(device: torch.device, features: CpuFeatures | None = None) -> s
 def _probe(generator: nn.Module, device: torch.device, candidates: list[tuple[str, bool]],
            size: int) -> dict[str, float]:
     """Seconds per forward + backward of ``generator`` for each (precision, channels_last)."""
-    model = copy.deepcopy(generator).to(device).train()
     gen = torch.Generator().manual_seed(0)
     x = (torch.rand(1, 3, size, size, generator=gen) * 2 - 1).to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     steps: dict[str, Callable[[], None]] = {}
     for precision, cl in candidates:
         layout = torch.channels_last if cl else torch.contiguous_format
-        copy_ = copy.deepcopy(model).to(memory_format=layout)
-        inp = x.contiguous(memory_format=layout)
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-        steps[_name(precision, cl)] = _train_step(copy_, inp, device, dtype)
+        model = copy.deepcopy(generator).to(device, memory_format=layout).train()
+        steps[_name(precision, cl)] = _train_step(model, x.contiguous(memory_format=layout), device,
+                                                  AUTOCAST.get(precision))
     return autotune.timed_alternately(steps, rounds=3, sync=sync)
 
 

@@ -113,6 +113,7 @@ class _Run:
         self.accumulate = t.accumulate
         self.grad_clip = t.grad_clip
         self.choice = self._resolve_precision()
+        self._header_written = False
         amp = self.choice.autocast_dtype
         self.autocast = self.choice.autocast(device)
         self.scaler = make_grad_scaler(amp, device)
@@ -343,7 +344,7 @@ class _Run:
 
     def _header(self) -> dict[str, Any]:
         """What the first record this process logs adds: the precision chosen and why."""
-        if getattr(self, "_header_written", False):
+        if self._header_written:
             return {}
         self._header_written = True
         return self.choice.record()
