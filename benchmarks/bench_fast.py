@@ -152,7 +152,8 @@ def onnx_check(data: Path, repeats: int) -> None:
     except ImportError:
         print("onnx: skipped (pip install 'egan[onnx]')")
         return
-    from egan_core.export import export_model, psnr
+    from egan_core.export import export_model
+    from egan_core.metrics.psnr import psnr01 as psnr
     from egan_core.model_loading import load_generator
     from egan_plugins.enhancers.fast import FAST_WEIGHTS
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from egan_core.errors import CheckpointError
+from egan_core.errors import CheckpointError, first_line
 
 FORMAT = "egan"
 VERSION = 1
@@ -130,7 +130,7 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
             return load_st(str(path), device=str(map_location))
         except Exception as exc:
             raise CheckpointError(
-                f"checkpoint '{path}' is not a readable safetensors file ({_first_line(exc)})"
+                f"checkpoint '{path}' is not a readable safetensors file ({first_line(exc)})"
             ) from None
     try:
         with warnings.catch_warnings():
@@ -144,11 +144,11 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         raise CheckpointError(f"cannot read checkpoint '{path}': {exc.strerror}") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(
-            f"checkpoint '{path}' is truncated or corrupt ({_first_line(exc)}); use another copy"
+            f"checkpoint '{path}' is truncated or corrupt ({first_line(exc)}); use another copy"
         ) from None
     except Exception as exc:  # garbage bytes trip torch's reader in many ways (struct.error...)
         raise CheckpointError(
-            f"checkpoint '{path}' is truncated or corrupt ({type(exc).__name__}: {_first_line(exc)});"
+            f"checkpoint '{path}' is truncated or corrupt ({type(exc).__name__}: {first_line(exc)});"
             " use another copy"
         ) from None
 
@@ -169,10 +169,6 @@ def _refusal(path: Path, message: str) -> str:
         " or a pickle of code or objects); use a checkpoint saved by egan or torch.save"
     )
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0][:160] if lines else type(exc).__name__
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

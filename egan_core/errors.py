@@ -64,3 +64,10 @@ class InputError(EganError):
 
 class TrainingError(EganError):
     """Training stopped on purpose (non-finite loss and the like)."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first non-blank line of ``exc``'s message (at most ``limit`` characters), or its
+    type name: library errors run to many lines, egan's messages are one."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:limit] if lines else type(exc).__name__

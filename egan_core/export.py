@@ -26,11 +26,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from egan_core.checkpoint import atomic_write
-from egan_core.errors import EganError, UsageError
-from egan_core.tensors import enhance_with
+from egan_core.errors import EganError, UsageError, first_line
+from egan_core.metrics.psnr import MIN_PSNR, psnr01
+from egan_core.tensors import check_image, enhance_with
 
 #: The exported file must stay at least this close (PSNR in dB, [0, 1] range) to PyTorch.
-MIN_PSNR = 40.0
 #: Inputs are reflection-padded to multiples of this inside the graph (4 poolings of 2).
 PAD_MULTIPLE = 16
 #: Smallest height and width the exported graph is documented (and ``shape`` allowed) for.
@@ -120,22 +120,6 @@ class _FixedSize(nn.Module):
         return self.inner(image)
 
 
-def check_image(height: int, width: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
-    """A deterministic dark ``(batch, 3, H, W)`` image in [0, 1]: gradients plus texture."""
-    gen = torch.Generator().manual_seed(seed)
-    yy = torch.linspace(0, 1, height)[:, None].expand(height, width)
-    xx = torch.linspace(0, 1, width)[None, :].expand(height, width)
-    base = torch.stack([xx, yy, 0.5 * (xx + yy)]) * 0.4
-    texture = 0.06 * torch.sin(37 * xx + 23 * yy) * torch.cos(29 * yy - 11 * xx)
-    noise = 0.03 * torch.randn(batch, 3, height, width, generator=gen)
-    return (base + texture + noise).clamp(0, 1)
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of two [0, 1] images (inf when identical)."""
-    mse = float(((a.double() - b.double()) ** 2).mean())
-    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
-
 
 def reference_output(generator: nn.Module, image: torch.Tensor) -> torch.Tensor:
     """The PyTorch model's fp32 output, ``[0, 1] -> [0, 1]``, on the generator's own path."""
@@ -180,11 +164,6 @@ def require_onnx() -> tuple[Any, Any]:
         raise EganError(f"ONNX export needs the optional packages onnx and onnxruntime "
                         f"({missing} is not installed): {ONNX_HINT}") from None
     return onnx, onnxruntime
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _source(checkpoint: str | Path | None, recipe: str | Path | None, runs: str | Path) -> Path:
@@ -247,7 +226,7 @@ def _verify(fmt: str, path: str, generator: nn.Module,
     except EganError:
         raise
     except Exception as exc:
-        raise EganError(f"the exported {fmt} file does not load ({_first_line(exc)}); "
+        raise EganError(f"the exported {fmt} file does not load ({first_line(exc)}); "
                         "nothing was written") from None
     worst = math.inf
     for seed, (batch, height, width) in enumerate(sizes):
@@ -257,11 +236,11 @@ def _verify(fmt: str, path: str, generator: nn.Module,
             got = run(image)
         except Exception as exc:
             raise EganError(f"the exported {fmt} file fails on a {batch}x3x{height}x{width} test "
-                            f"input ({_first_line(exc)}); nothing was written") from None
+                            f"input ({first_line(exc)}); nothing was written") from None
         if got.shape != expected.shape:
             raise EganError(f"the exported {fmt} file returns {tuple(got.shape)} for a "
                             f"{batch}x3x{height}x{width} input; nothing was written")
-        score = psnr(got, expected)
+        score = psnr01(got, expected)
         worst = min(worst, score)
         if not score >= MIN_PSNR:  # also catches NaN
             raise EganError(f"the exported {fmt} file differs from the PyTorch model: "
@@ -326,7 +305,7 @@ def export_model(checkpoint: str | Path | None, recipe: str | Path | None, fmt: 
                 exporter(wrapper, example, dynamic, tmp)
         except Exception as exc:
             raise EganError(f"cannot export generator {type(generator).__name__} to {fmt}: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
         result["psnr"] = _verify(fmt, tmp, generator, sizes)
 
     atomic_write(out, write)

@@ -109,3 +109,16 @@ def enhance_with(generator: nn.Module, x: torch.Tensor, *, signed: bool = False,
     else:
         out, aux = generator(cast)
     return (to_model_range(out) if signed else out), dict(aux)
+
+
+def check_image(height: int, width: int | None = None, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """A deterministic dark ``(batch, 3, H, W)`` image in [0, 1], gradients plus texture:
+    what speed probes time and agreement checks compare on (no file, no download)."""
+    width = height if width is None else width
+    gen = torch.Generator().manual_seed(seed)
+    yy = torch.linspace(0, 1, height)[:, None].expand(height, width)
+    xx = torch.linspace(0, 1, width)[None, :].expand(height, width)
+    base = torch.stack([xx, yy, 0.5 * (xx + yy)]) * 0.4
+    texture = 0.06 * torch.sin(37 * xx + 23 * yy) * torch.cos(29 * yy - 11 * xx)
+    noise = 0.03 * torch.randn(batch, 3, height, width, generator=gen)
+    return (base + texture + noise).clamp(0, 1)

@@ -27,7 +27,7 @@ from egan_core.enhance.files import Job, Plan
 from egan_core.enhance.io import read_image, to_uint8, write_image
 from egan_core.enhance.pipeline import Enhancer
 from egan_core.enhance.video import enhance_video
-from egan_core.errors import EganError
+from egan_core.errors import EganError, first_line
 
 T = TypeVar("T")
 
@@ -132,7 +132,7 @@ def start_group() -> None:
         _group = dist.new_group(backend="gloo", timeout=SUMMARY_TIMEOUT)
         _decision_group = dist.new_group(backend="gloo", timeout=DECISION_TIMEOUT)
     except (RuntimeError, ValueError) as exc:
-        raise EganError(f"cannot connect to the other ranks: {_first_line(exc)}") from None
+        raise EganError(f"cannot connect to the other ranks: {first_line(exc)}") from None
 
 
 def decision_group() -> Any:
@@ -172,7 +172,7 @@ def gather_reports(report: Report) -> Report:
     try:
         dist.all_gather_object(parts, report, group=_group)
     except RuntimeError as exc:
-        raise EganError(f"another rank stopped before the summary ({_first_line(exc)}); the"
+        raise EganError(f"another rank stopped before the summary ({first_line(exc)}); the"
                         " files written so far are kept: run the same command again to finish"
                         ) from None
     finally:
@@ -229,14 +229,14 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
             del x
         except Exception as exc:  # whatever a stage raises fails its batch alone
             for job in batch:
-                fail(job, f"'{job.source}': enhancement failed: {_first_line(exc)}")
+                fail(job, f"'{job.source}': enhancement failed: {first_line(exc)}")
             done(len(batch))
             return
         for job, image in zip(batch, out, strict=True):
             try:
                 report.written.append(write_image(job.target, to_uint8(image), job.fmt))
             except Exception as exc:
-                fail(job, f"'{job.source}': cannot write '{job.target}': {_first_line(exc)}")
+                fail(job, f"'{job.source}': cannot write '{job.target}': {first_line(exc)}")
             done()
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="egan-read") as pool:
@@ -262,7 +262,7 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
                 except EganError as exc:
                     fail(job, str(exc))
                 except Exception as exc:
-                    fail(job, f"'{job.source}': {_first_line(exc)}")
+                    fail(job, f"'{job.source}': {first_line(exc)}")
                 done()
                 fill()
                 continue
@@ -275,7 +275,7 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
                 fill()
                 continue
             except Exception as exc:  # an unforeseen decoder error
-                fail(job, f"'{job.source}': cannot read: {_first_line(exc)}")
+                fail(job, f"'{job.source}': cannot read: {first_line(exc)}")
                 done()
                 fill()
                 continue
@@ -289,7 +289,3 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
         flush(group)
     return report
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(exc).__name__

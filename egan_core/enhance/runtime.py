@@ -38,13 +38,12 @@ from torch import nn
 from egan_core import autotune
 from egan_core.errors import UsageError
 from egan_core.hardware import cpu_features, machine_key, native_bf16
-from egan_core.tensors import enhance_with
+from egan_core.metrics.psnr import MIN_PSNR, psnr01
+from egan_core.tensors import check_image, enhance_with
 
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Ways to run a generator; ``auto`` measures the others (``compile`` only on request).
 BACKENDS = ("auto", "eager", "channels_last", "fused", "compile", "onnxruntime")
-#: A candidate must stay at least this close (PSNR in dB, [0, 1] range) to eager fp32.
-MIN_PSNR = 40.0
 #: Side of the image the accuracy check runs on.
 PROBE_SIZE = 128
 #: Side of the image the candidates are timed on (large enough to use every thread).
@@ -57,20 +56,6 @@ TIMING_SIZE_CHEAP = 1024
 MARGIN = 1.03
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of two [0, 1] images (inf when identical)."""
-    mse = float(((a.float() - b.float()) ** 2).mean())
-    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
-
-
-def probe_image(size: int = PROBE_SIZE) -> torch.Tensor:
-    """A fixed, dark, textured ``(1, 3, size, size)`` test image in [0, 1]."""
-    gen = torch.Generator().manual_seed(0)
-    ramp = torch.linspace(0, 1, size)
-    yy, xx = torch.meshgrid(ramp, ramp, indexing="ij")
-    base = torch.stack([xx, yy, 0.5 * (xx + yy)]) * 0.35
-    waves = 0.05 * torch.sin(40 * xx + 25 * yy) + 0.03 * torch.randn(3, size, size, generator=gen)
-    return (base + waves).clamp(0, 1)[None]
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -153,7 +138,7 @@ def _onnxruntime(model: nn.Module) -> Forward | None:
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         path = os.path.join(tmp, "model.onnx")
-        _export_onnx(wrapper.eval(), probe_image(64), True, path)
+        _export_onnx(wrapper.eval(), check_image(64), True, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.log_severity_level = 3
@@ -320,8 +305,8 @@ class GeneratorRunner:
         def measure() -> dict[str, Any]:
             sync = torch.cuda.synchronize if self.device.type == "cuda" else None
             reference = _plain(self.model, self.device, False, False)
-            probe = probe_image().to(self.device)
-            timing = probe_image(TIMING_SIZE).to(self.device)
+            probe = check_image(PROBE_SIZE).to(self.device)
+            timing = check_image(TIMING_SIZE).to(self.device)
             with torch.inference_mode():
                 ref = reference(probe).clamp(0, 1)
             results: dict[str, Any] = {"timings": {}, "psnr": {}}
@@ -333,14 +318,14 @@ class GeneratorRunner:
                     continue
                 built[pair] = fn
                 with torch.inference_mode():
-                    results["psnr"][name] = quality = psnr(ref, fn(probe).float().clamp(0, 1))
+                    results["psnr"][name] = quality = psnr01(ref, fn(probe).float().clamp(0, 1))
                 if quality >= MIN_PSNR:
                     accurate[name] = lambda f=fn: f(timing)
             with torch.inference_mode():
                 results["timings"] = autotune.timed_alternately(accurate, rounds=2, sync=sync)
                 if accurate and max(results["timings"].values()) < QUICK_S:
                     # a cheap network: at 256 px fixed costs dominate; time it on a larger image
-                    timing = probe_image(TIMING_SIZE_CHEAP).to(self.device)
+                    timing = check_image(TIMING_SIZE_CHEAP).to(self.device)
                     results["timings"] = autotune.timed_alternately(accurate, rounds=2, sync=sync)
             results["choice"] = pick(results["timings"])
             return results

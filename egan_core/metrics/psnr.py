@@ -6,12 +6,16 @@ import math
 from typing import Literal
 
 import numpy as np
+import torch
 
 from egan_core.errors import InputError
 from egan_core.metrics.matlab import rgb2y
 
 Channel = Literal["rgb", "y"]
 CHANNELS: tuple[str, ...] = ("rgb", "y")
+#: Two renderings of one model (another backend, precision or file format) agree when
+#: they are at least this close, in dB on the [0, 1] range.
+MIN_PSNR = 40.0
 
 
 def prepare_pair(image: np.ndarray, reference: np.ndarray,
@@ -48,3 +52,10 @@ def psnr(image: np.ndarray, reference: np.ndarray, *, channel: Channel = "rgb") 
     if mse == 0:
         return math.inf
     return 10.0 * math.log10(255.0 ** 2 / mse)
+
+
+def psnr01(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two [0, 1] tensors, in float64 (``inf`` when identical): the check
+    that a backend, precision or export still renders the model's output."""
+    mse = float(((a.double() - b.double()) ** 2).mean())
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)

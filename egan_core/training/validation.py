@@ -7,7 +7,6 @@ and a fixed grid of its images shows what the generator does to them.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +18,8 @@ from torch import nn
 
 from egan_core.errors import InputError
 from egan_core.metrics import niqe
+from egan_core.metrics.psnr import psnr01
 from egan_core.tensors import enhance_with, from_model_range, to_model_range
-
-
-def psnr01(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of two images in [0, 1] (``inf`` when identical)."""
-    mse = float(((a - b) ** 2).mean())
-    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
 
 
 @torch.no_grad()

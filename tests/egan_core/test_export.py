@@ -16,9 +16,11 @@ from egan_core import hookimpl
 from egan_core.checkpoint import save_checkpoint
 from egan_core.cli.main import cli
 from egan_core.errors import EganError, UsageError
-from egan_core.export import MIN_PSNR, check_image, export_model, psnr, reference_output
+from egan_core.export import export_model, reference_output
+from egan_core.metrics.psnr import MIN_PSNR
+from egan_core.metrics.psnr import psnr01 as psnr
 from egan_core.registry import Registries
-from egan_core.tensors import attention_map, to_model_range
+from egan_core.tensors import attention_map, check_image, to_model_range
 from egan_core.testing import PluginManagerFactory
 from egan_plugins.networks.unet import AttentionUNet
 

@@ -14,10 +14,11 @@ import torch
 
 from egan_core import autotune
 from egan_core.enhance import runtime
-from egan_core.enhance.runtime import BACKENDS, GeneratorRunner, candidates, pick, psnr
+from egan_core.enhance.runtime import BACKENDS, GeneratorRunner, candidates, pick
 from egan_core.errors import UsageError
 from egan_core.hardware import native_bf16
-from egan_core.tensors import attention_map, from_model_range, to_model_range
+from egan_core.metrics.psnr import psnr01 as psnr
+from egan_core.tensors import attention_map, check_image, from_model_range, to_model_range
 from egan_core.testing import requires_native_bf16
 
 CPU = torch.device("cpu")
@@ -51,7 +52,7 @@ def test_every_backend_takes_tiny_images(small_model, backend: str, size: tuple[
 @requires_native_bf16
 @pytest.mark.parametrize("backend", ["channels_last", "fused"])
 def test_bf16_is_close_to_fp32(small_model, backend: str) -> None:
-    x = runtime.probe_image(64)
+    x = check_image(64)
     ref = GeneratorRunner(small_model(), precision="fp32", backend="eager")(x).clamp(0, 1)
     fast = GeneratorRunner(small_model(), precision="bf16", backend=backend)
     assert (fast.backend, fast.precision) == (backend, "bf16")
@@ -154,7 +155,7 @@ class _NoForm(torch.nn.Module):
 
 
 def test_a_generator_without_inference_form_runs_plainly(small_model) -> None:
-    x = runtime.probe_image(48)
+    x = check_image(48)
     fused = GeneratorRunner(small_model(), precision="fp32", backend="fused")
     assert fused.fast is not None
     with pytest.raises(UsageError, match="backend 'fused'.*not available"):
