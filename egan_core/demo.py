@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import re
 import shutil
@@ -40,6 +39,7 @@ from egan_core.errors import EganError, InputError
 from egan_core.metrics import niqe
 from egan_core.plugins import get_registries
 from egan_core.registry import Registries
+from egan_core.signature import accepted, parameters
 
 #: the enhancer offered first (``egan enhance`` with no ``--enhancer`` runs it too).
 DEFAULT_ENHANCER = "gan"
@@ -108,19 +108,12 @@ def format_niqe(value: float) -> str:
 
 def _needs_arguments(factory: Any) -> bool:
     """Whether a factory has a required parameter besides ``device`` (the app passes none)."""
-    try:
-        params = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.default is p.empty and p.name != "device"
-               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+    return any(p.default is p.empty and name != "device"
+               for name, p in parameters(factory)[0].items())
 
 
 def _takes_checkpoint(factory: Any) -> bool:
-    try:
-        return "checkpoint" in inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return False
+    return "checkpoint" in accepted(factory)
 
 
 def list_choices(checkpoints: Sequence[str | Path] = (),

@@ -9,7 +9,6 @@ hints (``gr.SelectData``) as objects.
 """
 
 import contextlib
-import inspect
 import os
 import shutil
 import signal
@@ -34,6 +33,7 @@ from egan_core.demo import (
     write_samples,
 )
 from egan_core.errors import EganError, UsageError
+from egan_core.signature import accepted
 
 #: results older than this are removed (the page keeps only links to recent ones).
 RESULT_AGE_S = 3600
@@ -70,7 +70,7 @@ def require_gradio(upload_dir: str | Path | None = None) -> ModuleType:
 
 def _supported(component: type, **kwargs: Any) -> dict[str, Any]:
     """``kwargs`` less those this gradio version's ``component`` does not take."""
-    params = inspect.signature(component.__init__).parameters
+    params = accepted(component.__init__)
     return {k: v for k, v in kwargs.items() if k in params}
 
 

@@ -15,7 +15,9 @@ from egan_core.errors import RecipeError
 _MISSING = inspect.Parameter.empty
 
 
-def _parameters(factory: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
+def parameters(factory: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
+    """A factory's keyword-passable parameters, their type hints, and whether it takes
+    ``**kwargs``; nothing (and ``**kwargs``) where Python cannot tell (builtins)."""
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
         sig = inspect.signature(factory)
@@ -32,6 +34,11 @@ def _parameters(factory: Any) -> tuple[dict[str, inspect.Parameter], dict[str, A
         elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
             params[p.name] = p
     return params, hints, var_kw
+
+
+def accepted(factory: Any) -> set[str]:
+    """Names ``factory`` can be called with by keyword (empty where Python cannot tell)."""
+    return set(parameters(factory)[0])
 
 
 def component_kwargs(
@@ -52,7 +59,7 @@ def component_kwargs(
         injected: parameter names the engine supplies (hidden from recipes).
         extra_valid: other keys valid in the same section (listed in messages).
     """
-    params, hints, var_kw = _parameters(factory)
+    params, hints, var_kw = parameters(factory)
     injected = set(injected)
     public = {n: p for n, p in params.items() if n not in injected}
     valid = sorted(set(public) | set(extra_valid))
@@ -106,7 +113,7 @@ def check_options(factory: Any, options: Mapping[str, Any], where: str, what: st
     Raises:
         RecipeError: an unknown or injected name, or a value of the wrong type.
     """
-    params, hints, var_kw = _parameters(factory)
+    params, hints, var_kw = parameters(factory)
     injected = set(injected)
     valid = sorted(n for n in params if n not in injected)
     out: dict[str, Any] = {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from egan_core.enhance.specs import parse_spec
 from egan_core.errors import RecipeError, UsageError
 from egan_core.plugins import get_registries
 from egan_core.registry import Registries
-from egan_core.signature import check_options, check_type
+from egan_core.signature import accepted, check_options, check_type, parameters
 
 #: Arguments of ``load_enhancer`` handed to every stage whose factory accepts them.
 SHARED = ("checkpoint", "precision", "backend", "tile")
@@ -79,7 +77,7 @@ def load_enhancer(name: str | Sequence[str] = "gan", *, checkpoint: str | Path |
     overridden: dict[str, str] = {}
     stages = []
     for (stage_name, own), factory in zip(parsed, factories, strict=True):
-        params, hints = _signature(factory)
+        params, hints, _ = parameters(factory)
         try:
             own = check_options(factory, own, stage_name, f"enhancer '{stage_name}'",
                                 injected=("device",))
@@ -98,21 +96,6 @@ def load_enhancer(name: str | Sequence[str] = "gan", *, checkpoint: str | Path |
         stages.append(factory(**kwargs))
     _check_used(names, factories, given, used, checkpoint is not None, tile is not None, overridden)
     return Enhancer(stages, names=names, strength=strength, device=dev)
-
-
-def _signature(factory: Any) -> tuple[set[str], dict[str, Any]]:
-    """Keyword parameter names of a factory and their type hints."""
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return set(), {}
-    target = factory.__init__ if inspect.isclass(factory) else factory
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # unresolvable annotations: no type checks
-        hints = {}
-    names = {p.name for p in params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return names, hints
 
 
 def _checked(value: Any, hint: Any, key: str) -> Any:
@@ -135,6 +118,6 @@ def _check_used(names: list[str], factories: list[Any], given: dict[str, Any], u
         raise UsageError(f"{key} is given twice: as an argument (--{key}) and as "
                          f"'{overridden[key]}:{key}=...'; give it once")
     if unused:
-        accepted = sorted({p for f in factories for p in _signature(f)[0]} - {"device"})
+        takes = sorted({p for f in factories for p in accepted(f)} - {"device"})
         raise UsageError(f"{', '.join(unused)} not accepted by enhancer(s) {', '.join(names)};"
-                         f" they accept: {', '.join(accepted) or '(nothing)'}")
+                         f" they accept: {', '.join(takes) or '(nothing)'}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from egan_core.errors import EganError, RecipeError
 from egan_core.losses import AdversarialLoss
 from egan_core.recipe import Component, Recipe, _thaw
 from egan_core.registry import Registries
+from egan_core.signature import accepted
 from egan_core.training.step import Parts
 
 
@@ -23,10 +23,7 @@ def instantiate(factory: Any, kwargs: Any, where: str, **injected: Any) -> Any:
     ``section`` (the recipe path ``where`` of its block, e.g. ``validation``) is always
     offered, so a component's errors name the keys as the user wrote them.
     """
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        params = {}
+    params = accepted(factory)
     extra = {k: v for k, v in {"section": where, **injected}.items() if k in params}
     try:
         return factory(**_thaw(kwargs), **extra)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from egan_core.enhance.runtime import GeneratorRunner, psnr
+from egan_core.enhance.runtime import GeneratorRunner
 from egan_core.enhance.tiling import DEFAULT_TILE, resolve_tile, run_tiled, tile_starts
+from egan_core.metrics.psnr import psnr01 as psnr
 
 
 @pytest.mark.parametrize("size,tile,overlap", [(100, 32, 8), (64, 64, 8), (513, 512, 64), (47, 16, 4)])

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from egan_core import load_enhancer
 from egan_core.cli.main import cli
 from egan_core.errors import UsageError
-from egan_core.export import check_image, psnr
+from egan_core.metrics.psnr import psnr01 as psnr
 from egan_core.model_loading import load_generator
+from egan_core.tensors import check_image
 from egan_plugins.enhancers.fast import FAST_WEIGHTS, FastRunner
 from egan_plugins.networks.fast_grid import FastGridNet
 
