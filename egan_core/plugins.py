@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -75,15 +74,14 @@ class PluginManager:
             self.pm.unregister(plugin)
             self._fail(info, _describe(exc))
             return
-        impls = [
-            i for i in self.pm.hook.egan_register.get_hookimpls() if i.plugin is plugin
-        ]
+        # pluggy's own caller, narrowed to this plugin: its ordering and wrappers apply, and
+        # a failure is this plugin's alone (its registrations are rolled back)
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        register = self.pm.subset_hook_caller("egan_register", remove_plugins=others)
         before = {reg.kind: set(reg.names()) for reg in self.registries}
-        args = {"registries": self.registries}
         try:
             with self.registries.providing(info.dist):
-                for impl in impls:  # pluggy lets a hookimpl take a subset of the arguments
-                    impl.function(*[args[name] for name in impl.argnames])
+                register(registries=self.registries)
         except _PLUGIN_FAILURES as exc:
             self.pm.unregister(plugin)
             self._fail(info, f"egan_register failed: {_describe(exc)}")
@@ -139,12 +137,4 @@ def get_plugin_manager() -> PluginManager:
 def get_registries() -> Registries:
     """The registries filled by every installed plugin."""
     return get_plugin_manager().registries
-
-
-def reset_plugins() -> None:
-    """Forget loaded plugins (the next lookup discovers entry points again)."""
-    global _MANAGER
-    _MANAGER = None
-    importlib.invalidate_caches()
-
 

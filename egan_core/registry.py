@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -173,5 +173,3 @@ class Registries:
                 return entry.factory
         return self.objects.get(label)
 
-
-Factory = Callable[..., Any]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import traceback
 from typing import Any
 
 import click
@@ -37,6 +39,11 @@ SUMMARIES = {
     "recipe": "Inspect recipes.",
     "run": "Train the recipe RECIPE (a path, or recipes/NAME.yaml from the installed configs).",
 }
+
+
+def debugging() -> bool:
+    """Whether ``EGAN_DEBUG`` asks for full tracebacks (with their causes) on errors."""
+    return os.environ.get("EGAN_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -82,8 +89,10 @@ class EganGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except EganError as exc:  # one line, never a traceback
-            raise EganCliError(" ".join(str(exc).split()), exc.exit_code) from None
+        except EganError as exc:  # one line; the whole chain only when asked for
+            if debugging():
+                traceback.print_exception(exc)
+            raise EganCliError(" ".join(str(exc).split()), exc.exit_code) from exc
 
 
 @click.group(cls=EganGroup, context_settings={"help_option_names": ["-h", "--help"]})

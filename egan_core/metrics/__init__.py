@@ -14,8 +14,5 @@ from egan_core.metrics.ssim import ssim
 
 #: metric name -> whether it needs a reference image.
 NEEDS_REFERENCE: dict[str, bool] = {"niqe": False, "psnr": True, "ssim": True, "brightness": False}
-#: metric name -> True when larger values are better (brightness has no better side: it is
-#: compared with well-lit photos' range, so it is not listed).
-HIGHER_IS_BETTER: dict[str, bool] = {"niqe": False, "psnr": True, "ssim": True}
 
-__all__ = ["CHANNELS", "HIGHER_IS_BETTER", "NEEDS_REFERENCE", "brightness", "niqe", "psnr", "ssim"]
+__all__ = ["CHANNELS", "NEEDS_REFERENCE", "brightness", "niqe", "psnr", "ssim"]

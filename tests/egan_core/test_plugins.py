@@ -214,3 +214,44 @@ def test_recipe_with_a_broken_plugin_in_process(
     assert "plugin 'egan-half:Plugin' is broken: egan_register failed: RuntimeError: half way" in str(
         err.value
     )
+
+
+def test_the_hook_goes_through_pluggys_caller(plugin_manager: PluginManagerFactory) -> None:
+    """A wrapper impl is a generator: called directly it would register nothing."""
+    seen: list[str] = []
+
+    class Wrapping:
+        @hookimpl(wrapper=True)
+        def egan_register(self, registries: Registries) -> Any:
+            registries.losses.register("wrapped_loss", Loss)
+            seen.append("before")
+            result = yield
+            seen.append("after")
+            return result
+
+    pm = plugin_manager(entry_points=False, extra=[("egan-wrapping", Wrapping())])
+    assert seen == ["before", "after"]
+    assert pm.registries.losses.get("wrapped_loss") is Loss
+    assert pm.registries.losses.entry("wrapped_loss").provider == "egan-wrapping"
+
+
+def test_a_plugin_hook_runs_once_and_sees_only_its_own_registrations(
+        plugin_manager: PluginManagerFactory) -> None:
+    calls: list[str] = []
+
+    class First:
+        @hookimpl
+        def egan_register(self, registries: Registries) -> None:
+            calls.append("first")
+            registries.losses.register("first_loss", Loss)
+
+    class Second:
+        @hookimpl(tryfirst=True)
+        def egan_register(self, registries: Registries) -> None:
+            calls.append("second")
+            registries.losses.register("second_loss", Loss)
+
+    pm = plugin_manager(entry_points=False, extra=[("egan-a", First()), ("egan-b", Second())])
+    assert calls == ["first", "second"]  # each plugin once, in load order
+    assert {i.dist: i.provides["losses"] for i in pm.plugins} == {
+        "egan-a": ["first_loss"], "egan-b": ["second_loss"]}
