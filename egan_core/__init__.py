@@ -1,13 +1,23 @@
 """egan: a plugin framework for unsupervised low-light image enhancement GANs.
 
-The public API: plugin authors use :data:`hookimpl`, :class:`ObjectSpec` and the
-registries handed to ``egan_register``; users call :func:`load_recipe`, :func:`train`
-and :func:`load_enhancer`.
+The public API is what this package exports (``__all__``), and nothing else:
+
+- users: :func:`load_recipe`, :func:`train`, :func:`load_enhancer` (an :class:`Enhancer`);
+- plugin authors: :data:`hookimpl`, the :class:`Registries` handed to ``egan_register``,
+  :class:`ObjectSpec`, :class:`LossContext`, :class:`AdversarialLoss`,
+  :func:`attention_map`, and the component contracts (:class:`Generator`,
+  :class:`Discriminator` and the optional hooks) from :mod:`egan_core.contracts`;
+- everyone: the typed errors, all subclasses of :class:`EganError`.
+
+Every other module is internal: its names may change between releases (docs/architecture.md
+maps them). Names that need torch are imported on first use, so ``import egan_core`` and
+``egan --help`` stay fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from egan_core.errors import (
     CheckpointError,
@@ -26,23 +36,82 @@ from egan_core.plugins import PluginManager, get_plugin_manager, get_registries
 from egan_core.recipe import Recipe, load_recipe
 from egan_core.registry import Registries, Registry
 
+if TYPE_CHECKING:
+    from egan_core.contracts import (
+        DeclaresAttention,
+        DeclaresValueRange,
+        Discriminator,
+        EnhancesUint8,
+        Generator,
+        HasInferenceForm,
+        PadsToMultiple,
+        ReadsForeignWeights,
+        ShipsWeights,
+    )
+    from egan_core.enhance.api import load_enhancer
+    from egan_core.enhance.pipeline import Enhancer
+    from egan_core.losses import AdversarialLoss, LossContext
+    from egan_core.tensors import attention_map
+    from egan_core.training.trainer import train
+
 __version__ = "0.1.0"
 
+#: public name -> the module that defines it, for names imported on first use (torch).
+_LAZY = {
+    "train": "egan_core.training.trainer",
+    "load_enhancer": "egan_core.enhance.api",
+    "Enhancer": "egan_core.enhance.pipeline",
+    "LossContext": "egan_core.losses",
+    "AdversarialLoss": "egan_core.losses",
+    "attention_map": "egan_core.tensors",
+    **{name: "egan_core.contracts" for name in (
+        "Generator", "Discriminator", "DeclaresValueRange", "DeclaresAttention", "PadsToMultiple",
+        "HasInferenceForm", "ReadsForeignWeights", "ShipsWeights", "EnhancesUint8")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a torch-backed public name on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'egan_core' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
+    "AdversarialLoss",
     "CheckpointError",
+    "DeclaresAttention",
+    "DeclaresValueRange",
+    "Discriminator",
     "DuplicateNameError",
     "EganError",
+    "Enhancer",
+    "EnhancesUint8",
+    "Generator",
+    "HasInferenceForm",
     "InputError",
+    "LossContext",
     "ObjectSpec",
+    "PadsToMultiple",
     "PluginError",
     "PluginManager",
+    "ReadsForeignWeights",
     "Recipe",
     "RecipeError",
     "Registries",
     "Registry",
+    "ShipsWeights",
     "TrainingError",
     "UnknownNameError",
     "UsageError",
+    "attention_map",
     "get_plugin_manager",
     "get_registries",
     "hookimpl",
@@ -51,18 +120,3 @@ __all__ = [
     "load_recipe",
     "train",
 ]
-
-
-def train(recipe: Any, *, overrides: Any = None, out: str = "runs", resume: bool = False,
-          device: str = "auto", **kwargs: Any) -> Any:
-    """Run a recipe (a path or a parsed :class:`Recipe`); returns ``(run_dir, metrics)``."""
-    from egan_core.training.trainer import train as _train
-
-    return _train(recipe, overrides=overrides, out=out, resume=resume, device=device, **kwargs)
-
-
-def load_enhancer(name: str = "gan", **kwargs: Any) -> Any:
-    """Build a callable enhancer; see :func:`egan_core.enhance.api.load_enhancer`."""
-    from egan_core.enhance.api import load_enhancer as _load
-
-    return _load(name, **kwargs)

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from egan_core.checkpoint import atomic_write
 from egan_core.errors import EganError
+from egan_core.fileio import atomic_write
 
 _MEMORY: dict[str, dict[str, Any]] = {}
 _FILE = "autotune.json"

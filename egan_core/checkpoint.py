@@ -1,94 +1,32 @@
-"""Checkpoint I/O: atomic writes, safe (weights-only) reads."""
+"""Checkpoint I/O: atomic writes, safe (weights-only) reads.
+
+An egan checkpoint is a ``torch.save`` dict carrying ``format`` (:data:`FORMAT`) and
+``version`` (:data:`VERSION`) beside its payload; what a training run stores in it is
+described by :class:`egan_core.training.state.TrainingState`.
+"""
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from egan_core.errors import CheckpointError, first_line
+from egan_core.fileio import atomic_write
 
+__all__ = ["FORMAT", "VERSION", "describe_mismatch", "load_checkpoint", "load_file",
+           "save_checkpoint", "save_safetensors"]
+
+#: The ``format`` marker every egan checkpoint carries.
 FORMAT = "egan"
+#: The newest payload layout this egan writes and reads (older ones are read too).
 VERSION = 1
-
-
-def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
-    """Write a file via ``write(tmp_path)`` then rename, so a crash never leaves half a file.
-
-    The temporary file sits in the target's folder (so the rename is atomic); if ``write``
-    raises, it is removed and a previous file at ``path`` is left untouched.
-
-    Raises:
-        CheckpointError: the folder is not writable or the disk is full.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise CheckpointError(_write_error(path, exc)) from None
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        # writers wrap a failed write (disk full, file too large) in their own errors:
-        # torch.save raises RuntimeError with the OSError as its context
-        cause = _os_error(exc)
-        if cause is not None:
-            raise CheckpointError(_write_error(path, cause)) from None
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _os_error(exc: BaseException) -> OSError | None:
-    """``exc`` itself or the OSError behind it (its ``__cause__``/``__context__`` chain)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, OSError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _write_error(path: Path, exc: OSError) -> str:
-    return f"cannot write '{path}': {exc.strerror or exc}; check free disk space and permissions"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -131,7 +69,7 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         except Exception as exc:
             raise CheckpointError(
                 f"checkpoint '{path}' is not a readable safetensors file ({first_line(exc)})"
-            ) from None
+            ) from exc
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols it did not write; the file is refused or
@@ -139,18 +77,18 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(_refusal(path, str(exc))) from None
+        raise CheckpointError(_refusal(path, str(exc))) from exc
     except PermissionError as exc:
-        raise CheckpointError(f"cannot read checkpoint '{path}': {exc.strerror}") from None
+        raise CheckpointError(f"cannot read checkpoint '{path}': {exc.strerror}") from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(
             f"checkpoint '{path}' is truncated or corrupt ({first_line(exc)}); use another copy"
-        ) from None
+        ) from exc
     except Exception as exc:  # garbage bytes trip torch's reader in many ways (struct.error...)
         raise CheckpointError(
             f"checkpoint '{path}' is truncated or corrupt ({type(exc).__name__}: {first_line(exc)});"
             " use another copy"
-        ) from None
+        ) from exc
 
 
 _GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
@@ -168,7 +106,6 @@ def _refusal(path: Path, message: str) -> str:
         f"checkpoint '{path}' is not a weights-only PyTorch file (corrupt, not a checkpoint,"
         " or a pickle of code or objects); use a checkpoint saved by egan or torch.save"
     )
-
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -7,7 +7,6 @@ ExDark per-image bbGt ``.txt`` files or a COCO-style JSON file.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from egan_core.errors import InputError, UnknownNameError, UsageError
+from egan_core.fileio import atomic_write
 from egan_core.imageio import IMAGE_EXTENSIONS, orient_array, read_raw, to_uint8
 from egan_core.objects import ObjectSpec
 from egan_core.registry import Registries
@@ -71,8 +71,8 @@ def read_bbgt(path: Path) -> list[Box]:
             continue
         try:
             boxes.append(Box(parts[0], *(float(v) for v in parts[1:5])))
-        except ValueError:
-            raise InputError(f"annotation '{path}' has a malformed line: {line.strip()!r}") from None
+        except ValueError as exc:
+            raise InputError(f"annotation '{path}' has a malformed line: {line.strip()!r}") from exc
     return boxes
 
 
@@ -92,7 +92,7 @@ def read_coco(path: Path) -> dict[str, tuple[list[Box], tuple[int, int] | None]]
             out[info["file_name"]][0].append(Box(names[ann["category_id"]], *map(float, ann["bbox"][:4])))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"cannot read COCO annotations '{path}': {type(exc).__name__}: {exc};"
-                         " expected images, annotations and categories") from None
+                         " expected images, annotations and categories") from exc
     return out
 
 
@@ -219,11 +219,6 @@ def _write_crops(pixels: np.ndarray, orientation: int, declared: tuple[int, int]
             summary.counts[name].small += 1
             continue
         crop = orient_array(pixels[top:bottom, left:right], orientation)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        try:
-            Image.fromarray(to_uint8(crop), "RGB").save(tmp, format="PNG")
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        image = Image.fromarray(to_uint8(crop), "RGB")
+        atomic_write(target, lambda tmp, image=image: image.save(tmp, format="PNG"))
         summary.counts[name].written += 1

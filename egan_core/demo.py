@@ -190,7 +190,7 @@ def read_upload(path: str | Path, name: str | None = None) -> np.ndarray:
     except InputError as exc:
         if name is None:
             raise
-        raise InputError(str(exc).replace(f"'{Path(path)}'", f"'{name}'")) from None
+        raise InputError(str(exc).replace(f"'{Path(path)}'", f"'{name}'")) from exc
 
 
 def preview(image: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:

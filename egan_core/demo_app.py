@@ -60,8 +60,8 @@ def require_gradio(upload_dir: str | Path | None = None) -> ModuleType:
         os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)  # read by gradio at import time
     try:
         import gradio
-    except ImportError:
-        raise UsageError(f"egan demo needs gradio, which is not installed: {INSTALL_HINT}") from None
+    except ImportError as exc:
+        raise UsageError(f"egan demo needs gradio, which is not installed: {INSTALL_HINT}") from exc
     if not hasattr(gradio, "ImageSlider"):  # the before/after view
         raise UsageError(f"egan demo needs gradio 5.49 or later, found {gradio.__version__}: "
                          f"pip install -U '{EXTRA}'")
@@ -105,7 +105,7 @@ def build_app(gr: ModuleType, choices: Sequence[Choice], workdir: str | Path, sa
             batch = run_batch(files, by_label[label], strength, out, device,
                               on_image=lambda i, n, name: progress(i / n, desc=f"enhancing {name}"))
         except EganError as exc:
-            raise gr.Error(" ".join(str(exc).split())) from None
+            raise gr.Error(" ".join(str(exc).split())) from exc
         lines = [f"Enhanced {len(batch.items)} photo(s) with **{label}** at strength {strength:g}."]
         lines += [f"- refused: {message}" for message in batch.errors]
         for message in batch.errors:
@@ -211,7 +211,7 @@ def _launch_and_wait(workdir: Path, host: str, port: int, checkpoints: Sequence[
                    allowed_paths=[str(workdir)], prevent_thread_lock=True)
     except OSError as exc:
         reason = "the port is in use" if "empty port" in str(exc) else " ".join(str(exc).split())
-        raise UsageError(f"cannot serve on {host}:{port}: {reason}; pick another --port") from None
+        raise UsageError(f"cannot serve on {host}:{port}: {reason}; pick another --port") from exc
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     echo(f"egan demo: open http://{_url_host(shown)}:{port} (Ctrl-C to stop)")
     if host not in LOOPBACK:

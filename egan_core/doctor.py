@@ -62,10 +62,10 @@ def system_report() -> dict[str, Any]:
 
 def training_choice(device: torch.device) -> dict[str, Any]:
     """What ``train.precision: auto`` and ``channels_last: auto`` resolve to for EnlightenGAN."""
+    from egan_core.plugins import get_registries
     from egan_core.training.precision import resolve_precision
-    from egan_plugins.networks.unet import AttentionUNet
 
-    model = AttentionUNet(base_channels=32)
+    model = get_registries().generators.get("attention_unet")(base_channels=32)
     choice = resolve_precision("auto", "auto", device, model,
                                model_key='attention_unet:{"base_channels": 32}')
     return {"precision": choice.precision, "channels_last": choice.channels_last,
@@ -74,11 +74,9 @@ def training_choice(device: torch.device) -> dict[str, Any]:
 
 def enhancement_choice(device: torch.device) -> dict[str, Any]:
     """What ``egan enhance`` with every default runs the default model as, and why."""
-    from egan_core.enhance.runtime import GeneratorRunner
-    from egan_core.model_loading import load_generator
-    from egan_plugins.enhancers.gan import default_checkpoint
+    from egan_core.plugins import get_registries
 
-    runner = GeneratorRunner(load_generator(default_checkpoint()), device)
+    runner = get_registries().enhancers.get("gan")(device=device)
     return {"backend": runner.backend, "precision": runner.precision, "reason": runner.reason,
             "probe_psnr_db": runner.probe_psnr, "probe_s": runner.timings}
 

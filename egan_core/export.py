@@ -16,23 +16,29 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from egan_core.checkpoint import atomic_write
+from egan_core.contracts import pad_multiple
 from egan_core.errors import EganError, UsageError, first_line
+from egan_core.export_formats import (
+    FORMATS,
+    INPUT_NAME,
+    OUTPUT_NAME,
+    Format,
+    load_runner,
+    require_onnx,
+    write_onnx,
+    write_torchscript,
+)
+from egan_core.fileio import atomic_write
 from egan_core.metrics.psnr import MIN_PSNR, psnr01
 from egan_core.tensors import check_image, enhance_with
 
-#: The exported file must stay at least this close (PSNR in dB, [0, 1] range) to PyTorch.
-#: Inputs are reflection-padded to multiples of this inside the graph (4 poolings of 2).
-PAD_MULTIPLE = 16
 #: Smallest height and width the exported graph is documented (and ``shape`` allowed) for.
 MIN_SIDE = 16
 #: The test image every export is checked on (an odd size: padding on all sides).
@@ -42,13 +48,6 @@ SECOND_CHECK = (2, 131, 190)
 #: Size the dynamic graph is traced at; deliberately not a checked size, so a graph that
 #: baked the trace size in (Python branches on shapes) fails the check.
 TRACE_SIZE = (72, 104)
-#: ONNX opset of the exported graph.
-OPSET = 17
-INPUT_NAME, OUTPUT_NAME = "image", "enhanced"
-
-Format = Literal["onnx", "torchscript"]
-FORMATS: tuple[str, ...] = ("onnx", "torchscript")
-ONNX_HINT = "pip install 'egan[onnx]'"
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class ExportWrapper(nn.Module):
     The pad amounts are computed from the input's shape inside ``forward``, so traced
     graphs keep them dynamic. The generator is run through
     :func:`egan_core.tensors.enhance_with` on sizes that are multiples of its declared
-    ``pad_multiple`` (default :data:`PAD_MULTIPLE`, so ``attention_unet``'s own padding is
+    ``pad_multiple`` (default :data:`egan_core.contracts.PAD_MULTIPLE`, so ``attention_unet``'s own padding is
     a no-op), with its attention map where it takes one (computed from the padded image,
     pixel-wise, so equal to the padded attention map). Generators that need no padding
     (or pad themselves traceably) declare ``pad_multiple = 1``.
@@ -90,7 +89,7 @@ class ExportWrapper(nn.Module):
         super().__init__()
         self.generator = generator
         # a generator that pads itself traceably (or needs no padding) declares pad_multiple
-        self.multiple = multiple or int(getattr(generator, "pad_multiple", PAD_MULTIPLE))
+        self.multiple = multiple or pad_multiple(generator)
         self.clamp = clamp
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -103,21 +102,6 @@ class ExportWrapper(nn.Module):
         out = enhance_with(self.generator, x)[0]
         out = out[:, :, top:top + height, left:left + width]
         return out.clamp(0.0, 1.0) if self.clamp else out
-
-
-class _FixedSize(nn.Module):
-    """Refuses inputs of another height and width than the exported one (TorchScript)."""
-
-    def __init__(self, inner: nn.Module, height: int, width: int) -> None:
-        super().__init__()
-        self.inner = inner
-        self.height, self.width = height, width
-        self.message = f"this egan export takes {height}x{width} images only"
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        if image.shape[-2] != self.height or image.shape[-1] != self.width:
-            raise RuntimeError(self.message)
-        return self.inner(image)
 
 
 
@@ -137,8 +121,8 @@ def parse_shape(text: str) -> tuple[int, int]:
     parts = text.lower().replace("×", "x").split("x")
     try:
         height, width = (int(p) for p in parts)
-    except ValueError:
-        raise UsageError(f"--shape '{text}' is not HxW (two integers, e.g. 480x640)") from None
+    except ValueError as exc:
+        raise UsageError(f"--shape '{text}' is not HxW (two integers, e.g. 480x640)") from exc
     return _check_shape((height, width))
 
 
@@ -148,22 +132,6 @@ def _check_shape(shape: tuple[int, int]) -> tuple[int, int]:
         raise UsageError(f"shape {height}x{width} is too small; height and width must be at "
                          f"least {MIN_SIDE}")
     return int(height), int(width)
-
-
-def require_onnx() -> tuple[Any, Any]:
-    """Import ``onnx`` and ``onnxruntime`` (the ``egan[onnx]`` extra).
-
-    Raises:
-        EganError: either is missing; the message says what to install.
-    """
-    try:
-        import onnx
-        import onnxruntime
-    except ImportError as exc:
-        missing = exc.name or "onnx/onnxruntime"
-        raise EganError(f"ONNX export needs the optional packages onnx and onnxruntime "
-                        f"({missing} is not installed): {ONNX_HINT}") from None
-    return onnx, onnxruntime
 
 
 def _source(checkpoint: str | Path | None, recipe: str | Path | None, runs: str | Path) -> Path:
@@ -177,43 +145,6 @@ def _source(checkpoint: str | Path | None, recipe: str | Path | None, runs: str 
     return recipe_checkpoint(recipe, runs)
 
 
-def _export_onnx(wrapper: nn.Module, example: torch.Tensor, dynamic: bool, path: str) -> None:
-    axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
-    torch.onnx.export(
-        wrapper, (example,), path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes}, opset_version=OPSET,
-        do_constant_folding=True, dynamo=False,
-    )
-
-
-def _export_torchscript(wrapper: nn.Module, example: torch.Tensor, dynamic: bool, path: str) -> None:
-    traced = torch.jit.trace(wrapper, (example,), check_trace=False)
-    if not dynamic:
-        traced = torch.jit.script(_FixedSize(traced, *example.shape[-2:]))
-    torch.jit.save(traced, path)
-
-
-def _runner(fmt: str, path: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Load the written file and return a function running it on a [0, 1] batch."""
-    if fmt == "onnx":
-        _, ort = require_onnx()
-        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-
-        def run_onnx(x: torch.Tensor) -> torch.Tensor:
-            return torch.from_numpy(session.run(None, {INPUT_NAME: x.numpy()})[0])
-
-        return run_onnx
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation notice
-        module = torch.jit.load(path, map_location="cpu")
-
-    def run_script(x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return module(x)
-
-    return run_script
-
-
 def _verify(fmt: str, path: str, generator: nn.Module,
             sizes: list[tuple[int, int, int]]) -> float:
     """Worst PSNR of the written file against the PyTorch model over ``sizes``.
@@ -222,12 +153,12 @@ def _verify(fmt: str, path: str, generator: nn.Module,
         EganError: the file does not load or run, or is below :data:`MIN_PSNR`.
     """
     try:
-        run = _runner(fmt, path)
+        run = load_runner(fmt, path)
     except EganError:
         raise
     except Exception as exc:
         raise EganError(f"the exported {fmt} file does not load ({first_line(exc)}); "
-                        "nothing was written") from None
+                        "nothing was written") from exc
     worst = math.inf
     for seed, (batch, height, width) in enumerate(sizes):
         image = check_image(height, width, batch, seed=seed)
@@ -236,7 +167,7 @@ def _verify(fmt: str, path: str, generator: nn.Module,
             got = run(image)
         except Exception as exc:
             raise EganError(f"the exported {fmt} file fails on a {batch}x3x{height}x{width} test "
-                            f"input ({first_line(exc)}); nothing was written") from None
+                            f"input ({first_line(exc)}); nothing was written") from exc
         if got.shape != expected.shape:
             raise EganError(f"the exported {fmt} file returns {tuple(got.shape)} for a "
                             f"{batch}x3x{height}x{width} input; nothing was written")
@@ -295,7 +226,7 @@ def export_model(checkpoint: str | Path | None, recipe: str | Path | None, fmt: 
     else:
         example = check_image(*shape)
         sizes = [(1, *shape)]
-    exporter = _export_onnx if fmt == "onnx" else _export_torchscript
+    exporter = write_onnx if fmt == "onnx" else write_torchscript
     result: dict[str, float] = {}
 
     def write(tmp: str) -> None:
@@ -305,7 +236,7 @@ def export_model(checkpoint: str | Path | None, recipe: str | Path | None, fmt: 
                 exporter(wrapper, example, dynamic, tmp)
         except Exception as exc:
             raise EganError(f"cannot export generator {type(generator).__name__} to {fmt}: "
-                            f"{first_line(exc)}") from None
+                            f"{first_line(exc)}") from exc
         result["psnr"] = _verify(fmt, tmp, generator, sizes)
 
     atomic_write(out, write)

@@ -109,18 +109,18 @@ def read_raw(path: str | Path) -> tuple[np.ndarray, int]:
             im.load()
             return pil_to_float(im), orientation
     except Image.DecompressionBombError as exc:
-        raise InputError(f"'{path}': refused as a possible decompression bomb ({exc})") from None
-    except UnidentifiedImageError:
-        raise InputError(f"'{path}': not an image (unknown or unsupported format)") from None
+        raise InputError(f"'{path}': refused as a possible decompression bomb ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(f"'{path}': not an image (unknown or unsupported format)") from exc
     except InputError:
         raise
     except (OSError, SyntaxError, ValueError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise InputError(f"'{path}': corrupt or truncated image ({first})") from None
+        raise InputError(f"'{path}': corrupt or truncated image ({first})") from exc
     except Exception as exc:  # decoders of crafted files raise anything (NotImplementedError...)
         first = (str(exc).splitlines() or [""])[0][:160]
         raise InputError(f"'{path}': corrupt or unsupported image ({type(exc).__name__}: {first})"
-                         ) from None
+                         ) from exc
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -151,7 +151,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
             width, height = im.size
     except Exception as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160] or type(exc).__name__
-        raise InputError(f"'{path}': cannot read the image header ({reason})") from None
+        raise InputError(f"'{path}': cannot read the image header ({reason})") from exc
     return height, width
 
 

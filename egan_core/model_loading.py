@@ -4,7 +4,8 @@ Three kinds of file are recognised, all read without running code
 (:func:`egan_core.checkpoint.load_file`):
 
 - an egan checkpoint (``{"format": "egan", "generator": {"name", "kwargs",
-  "state_dict"}, ...}``), built through the generators registry;
+  "state_dict"}, ...}``, see :class:`egan_core.training.state.ModelState`), built through
+  the generators registry;
 - an original-format state dict (EnlightenGAN ``*_net_G_A.pth``): every registered
   generator class offering ``from_foreign_state_dict`` is tried in name order;
 - a ``.safetensors`` file of generator weights; its metadata may name the generator
@@ -23,10 +24,11 @@ import yaml
 from torch import nn
 
 from egan_core.checkpoint import FORMAT, describe_mismatch, load_file
-from egan_core.errors import CheckpointError, EganError
+from egan_core.errors import CheckpointError, EganError, first_line
 from egan_core.plugins import get_registries
 from egan_core.registry import Registries
 from egan_core.signature import component_kwargs
+from egan_core.training.state import ModelState
 
 #: Generator assumed for weights that do not say which one they belong to.
 DEFAULT_GENERATOR = "attention_unet"
@@ -46,13 +48,8 @@ def load_generator(path: str | Path, registries: Registries | None = None) -> nn
         name, kwargs = _safetensors_header(path)
         model = _from_parts(path, registries, name, kwargs, data, fallback=True)
     elif isinstance(data, Mapping) and data.get("format") == FORMAT:
-        spec = data.get("generator")
-        if not isinstance(spec, Mapping) or not {"name", "state_dict"} <= set(spec):
-            raise CheckpointError(f"egan checkpoint '{path}' holds no generator weights")
-        kwargs = spec.get("kwargs") or {}
-        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-            raise CheckpointError(f"egan checkpoint '{path}': generator kwargs must map names to values")
-        model = _from_parts(path, registries, spec["name"], dict(kwargs), spec["state_dict"])
+        spec = ModelState.from_payload(data.get("generator"), where=f"egan checkpoint '{path}'")
+        model = _from_parts(path, registries, spec.name, dict(spec.kwargs), spec.state_dict)
     elif isinstance(data, Mapping):
         model = _from_foreign(path, registries, data)
     else:
@@ -68,8 +65,8 @@ def _safetensors_header(path: Path) -> tuple[str, dict[str, Any]]:
         meta = fh.metadata() or {}
     try:
         kwargs = json.loads(meta.get("kwargs", "{}"))
-    except json.JSONDecodeError:
-        raise CheckpointError(f"'{path}': metadata 'kwargs' is not valid JSON") from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"'{path}': metadata 'kwargs' is not valid JSON") from exc
     if not isinstance(kwargs, dict):
         raise CheckpointError(f"'{path}': metadata 'kwargs' must be a JSON object")
     return meta.get("name", DEFAULT_GENERATOR), kwargs
@@ -82,8 +79,8 @@ def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str,
     try:  # the stored kwargs are untrusted: checked like a recipe's before the call
         kwargs = component_kwargs(factory, kwargs, "generator.kwargs", f"generator '{name}'")
     except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs ({first})") from None
+        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs"
+                              f" ({first_line(exc)})") from exc
     mismatch = _meta_mismatch(factory, kwargs, state_dict)
     if mismatch:
         if fallback and isinstance(state_dict, Mapping):
@@ -92,15 +89,15 @@ def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str,
     try:
         model = factory(**kwargs)
     except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs ({first})") from None
+        raise CheckpointError(f"'{path}': generator '{name}' rejects the stored kwargs"
+                              f" ({first_line(exc)})") from exc
     try:
         model.load_state_dict(dict(state_dict), strict=True)
     except Exception as exc:  # untrusted values: anything but tensors fails somewhere in here
         if fallback and isinstance(state_dict, Mapping):
             return _from_foreign(path, registries, state_dict)
-        first = (str(exc).splitlines() or [""])[0][:200]
-        raise CheckpointError(f"'{path}': weights do not fit generator '{name}' ({first})") from None
+        raise CheckpointError(f"'{path}': weights do not fit generator '{name}'"
+                              f" ({first_line(exc)})") from exc
     return model
 
 
@@ -163,7 +160,7 @@ def recipe_checkpoint(recipe: str | Path, runs: str | Path = "runs") -> Path:
         try:
             raw = yaml.safe_load(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise EganError(f"cannot read recipe '{file}': {exc}") from None
+            raise EganError(f"cannot read recipe '{file}': {exc}") from exc
         name = (raw or {}).get("name") if isinstance(raw, dict) else None
         name = str(name or file.stem)
     latest = Path(runs) / name / "checkpoints" / "latest.pt"

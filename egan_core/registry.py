@@ -90,8 +90,8 @@ class Registry:
         """The factory registered under ``name``, or a helpful :class:`UnknownNameError`."""
         try:
             return self._entries[name].factory
-        except (KeyError, TypeError):  # TypeError: an unhashable "name" from a recipe
-            raise UnknownNameError(self.singular, str(name), self.names(), self._hint()) from None
+        except (KeyError, TypeError) as exc:  # TypeError: an unhashable "name" from a recipe
+            raise UnknownNameError(self.singular, str(name), self.names(), self._hint()) from exc
 
     def entry(self, name: str) -> Entry:
         """The full :class:`Entry` of ``name`` (factory and provider)."""

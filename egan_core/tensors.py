@@ -5,10 +5,10 @@ Models work on images in [-1, 1] (``x * 2 - 1`` of the [0, 1] image), NCHW.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
+
+from egan_core.contracts import DeclaresAttention, DeclaresValueRange, ValueRange
 
 
 def to_model_range(x: torch.Tensor) -> torch.Tensor:
@@ -37,8 +37,6 @@ def attention_map(x: torch.Tensor) -> torch.Tensor:
 
 #: What a generator may declare about its input and output range (class attribute
 #: ``value_range``): ``signed`` = [-1, 1] (EnlightenGAN's convention, the default),
-#: ``unit`` = [0, 1] (Zero-DCE, SCI).
-ValueRange = Literal["unit", "signed"]
 
 
 def _core(generator: nn.Module) -> nn.Module:
@@ -55,7 +53,8 @@ def _core(generator: nn.Module) -> nn.Module:
 
 def value_range(generator: nn.Module) -> ValueRange:
     """The generator's declared ``value_range`` (``signed`` when it declares none)."""
-    found = getattr(_core(generator), "value_range", "signed")
+    core = _core(generator)
+    found = core.value_range if isinstance(core, DeclaresValueRange) else "signed"
     if found not in ("unit", "signed"):
         raise ValueError(f"generator {type(_core(generator)).__name__} declares value_range "
                          f"{found!r}; declare 'unit' ([0, 1]) or 'signed' ([-1, 1])")
@@ -64,7 +63,8 @@ def value_range(generator: nn.Module) -> ValueRange:
 
 def needs_attention(generator: nn.Module) -> bool:
     """Whether the generator takes EnlightenGAN's attention map (default: yes)."""
-    return bool(getattr(_core(generator), "needs_attention", True))
+    core = _core(generator)
+    return bool(core.needs_attention) if isinstance(core, DeclaresAttention) else True
 
 
 def enhance_with(generator: nn.Module, x: torch.Tensor, *, signed: bool = False,

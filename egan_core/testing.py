@@ -230,9 +230,9 @@ def install_plugin_packages(package_dirs: Iterable[Path], target: Path) -> Plugi
 
 def save_tiny_checkpoint(path: Path, *, seed: int, base_channels: int = 4) -> Path:
     """Write an egan checkpoint of a seeded ``attention_unet`` (width 4: fast on any image)."""
-    from egan_plugins.networks.unet import AttentionUNet
+    from egan_core.plugins import get_registries
 
-    model = AttentionUNet(base_channels=base_channels, seed=seed).eval()
+    model = get_registries().generators.get("attention_unet")(base_channels=base_channels, seed=seed).eval()
     save_checkpoint(path, {"generator": {"name": "attention_unet",
                                          "kwargs": {"base_channels": base_channels},
                                          "state_dict": model.state_dict()}})

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from egan_core.checkpoint import atomic_write, load_checkpoint
+from egan_core.checkpoint import load_checkpoint
+from egan_core.fileio import atomic_write
 
 OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "default.safetensors"
 

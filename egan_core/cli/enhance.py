@@ -60,9 +60,10 @@ def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_pa
     A file that cannot be read is reported by name and skipped; everything else is still
     written, and the exit status is 1 at the end.
     """
+    from egan_core.distributed import rank_and_world, start_group
     from egan_core.enhance.api import load_enhancer
     from egan_core.enhance.files import plan_jobs
-    from egan_core.enhance.runner import Report, gather_reports, rank_and_world, shard_plan, start_group
+    from egan_core.enhance.runner import Report, gather_reports, shard_plan
 
     if checkpoint and recipe_path:
         raise UsageError("give --checkpoint or --recipe, not both")

@@ -1,4 +1,4 @@
-"""``egan recipe show|list``."""
+"""``egan recipe show|list|keys``: inspect recipes without training."""
 
 from __future__ import annotations
 

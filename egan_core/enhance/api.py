@@ -82,7 +82,7 @@ def load_enhancer(name: str | Sequence[str] = "gan", *, checkpoint: str | Path |
             own = check_options(factory, own, stage_name, f"enhancer '{stage_name}'",
                                 injected=("device",))
         except RecipeError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from exc
         kwargs = {}
         for key, value in given.items():
             if key in own:
@@ -104,7 +104,7 @@ def _checked(value: Any, hint: Any, key: str) -> Any:
     try:
         return check_type(value, hint, key)
     except RecipeError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from exc
 
 
 def _check_used(names: list[str], factories: list[Any], given: dict[str, Any], used: set[str],

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from egan_core.checkpoint import atomic_write
+from egan_core.fileio import atomic_write
 from egan_core.imageio import orient_array, pil_to_float, read_image, read_pil, to_uint8
 
 __all__ = ["FORMATS", "QUALITY", "format_of", "orient_array", "pil_to_float", "read_image",

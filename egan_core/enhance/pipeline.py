@@ -15,14 +15,16 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
 
+from egan_core.contracts import EnhancesUint8
 from egan_core.enhance.io import read_pil, to_uint8
-from egan_core.enhance.runtime import serial_if_small
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
+from egan_core.threads import serial_if_small
 
 Stage = Callable[[torch.Tensor], torch.Tensor]
 #: Largest strength accepted (2 doubles every residual).
@@ -37,6 +39,11 @@ def _all_finite(y: torch.Tensor) -> bool:
         return True
     lo, hi = torch.aminmax(y)
     return bool(torch.isfinite(lo) & torch.isfinite(hi))
+
+
+def _non_finite(name: str) -> str:
+    return (f"enhancer '{name}' produced non-finite values (NaN or inf); check its checkpoint, "
+            "or try --precision fp32")
 
 
 class Enhancer:
@@ -78,7 +85,11 @@ class Enhancer:
             if image.ndim != 3 or image.shape[2] != 3:
                 raise UsageError(f"expected an (H, W, 3) array, got shape {image.shape}")
             if image.dtype == np.uint8:
-                return to_uint8(self.enhance_array(image.astype(np.float32) / 255.0))
+                direct = self._enhance_uint8(image)
+                if direct is not None:
+                    return direct
+                x = torch.from_numpy(image.astype(np.float32)).div_(255.0)  # one float copy
+                return to_uint8(self.process(x.permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy())
             return self.enhance_array(image.astype(np.float32)).astype(image.dtype, copy=False)
         if isinstance(image, torch.Tensor):
             single = image.dim() == 3
@@ -95,6 +106,33 @@ class Enhancer:
         """``(H, W, 3)`` float [0, 1] -> ``(H, W, 3)`` float32 [0, 1]."""
         x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
         return self.process(x[None])[0].permute(1, 2, 0).numpy()
+
+    def _enhance_uint8(self, image: np.ndarray) -> np.ndarray | None:
+        """``(H, W, 3)`` uint8 -> uint8 in bands of rows, or None where this does not apply.
+
+        It applies to one stage at strength 1 on the CPU whose stage offers
+        ``enhance_uint8(image, finish)`` (the ``fast`` enhancer): the stage reads the uint8
+        pixels itself (as ``uint8 / 255``) and calls ``finish(n, start, stop, band)`` with
+        its float32 output for rows ``start:stop`` as ``(3, rows, W)`` planes that may be
+        changed in place. Each band is checked, clipped and rounded as :meth:`process` and
+        :func:`to_uint8` do, while it is still in the CPU caches: no full-size float copy
+        of the result is made.
+        """
+        stage = self.stages[0]
+        if (len(self.stages) != 1 or self.strength != 1.0 or self.device.type != "cpu"
+                or not isinstance(stage, EnhancesUint8)):
+            return None
+        image = np.ascontiguousarray(image)
+        out = np.empty_like(image)
+
+        def finish(_: int, start: int, stop: int, band: torch.Tensor) -> None:
+            if not _all_finite(band):
+                raise EganError(_non_finite(self.names[0]))
+            band.clamp_(0.0, 1.0).mul_(255.0).add_(0.5)  # the cast below floors, as to_uint8
+            cv2.merge([plane.numpy().astype(np.uint8) for plane in band], dst=out[start:stop])
+
+        stage.enhance_uint8(image[None], finish)
+        return out
 
     def process(self, x: torch.Tensor) -> torch.Tensor:
         """Run the chain on ``(N, 3, H, W)`` in [0, 1]; returns float32 [0, 1] on the CPU.
@@ -113,11 +151,15 @@ class Enhancer:
                                     f"for an input of shape {tuple(x.shape)}")
                 with serial_if_small(y.numel()):
                     if not _all_finite(y):
-                        raise EganError(f"enhancer '{name}' produced non-finite values (NaN or "
-                                        "inf); check its checkpoint, or try --precision fp32")
+                        raise EganError(_non_finite(name))
                     y = y.to(x.device, torch.float32)
                     if self.strength == 1.0:  # lerp(x, y, 1) is y exactly: skip a pass
-                        x = y.clamp(0.0, 1.0)
+                        # clip in place (saving a copy) unless the output shares the input's
+                        # memory (an identity stage, a view) or is an inference tensor (those
+                        # cannot change outside inference mode; the caller gets a normal one)
+                        owned = (not y.is_inference()
+                                 and y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr())
+                        x = y.clamp_(0.0, 1.0) if owned else y.clamp(0.0, 1.0)
                     else:
                         x = torch.lerp(x, y, self.strength).clamp_(0.0, 1.0)
         return x.cpu()

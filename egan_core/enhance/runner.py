@@ -4,25 +4,25 @@ One bad file fails alone: its error is recorded (and reported through ``on_error
 and every other file is still written.
 
 Under ``torchrun`` every rank plans the same sorted inputs, takes every ``world``-th of
-them (:func:`shard_plan`), joins a gloo group before any work (:func:`start_group`), so
-that a rank dying later is noticed instead of waited for, and hands its :class:`Report`
-to the others at the end (:func:`gather_reports`); rank 0 prints the summary.
+them (:func:`shard_plan`), joins a gloo group before any work
+(:func:`egan_core.distributed.start_group`), so that a rank dying later is noticed instead
+of waited for, and hands its :class:`Report` to the others at the end
+(:func:`gather_reports`); rank 0 prints the summary.
 """
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import torch
 
+from egan_core.distributed import gather_objects, rank_and_world
 from egan_core.enhance.files import Job, Plan
 from egan_core.enhance.io import read_image, to_uint8, write_image
 from egan_core.enhance.pipeline import Enhancer
@@ -31,18 +31,10 @@ from egan_core.errors import EganError, first_line
 
 T = TypeVar("T")
 
-#: How long a rank that is done waits for the slowest one at the summary. Long: the group
-#: is connected before any work, so a rank that dies is noticed at once (gloo sees the
-#: closed connection); only a rank that is alive but stuck is waited for this long.
-SUMMARY_TIMEOUT = timedelta(days=7)
+__all__ = ["Report", "gather_reports", "run_jobs", "shard", "shard_plan"]
+
 #: Failed inputs named in the summary line (the rest are counted).
 SUMMARY_NAMES = 10
-
-#: How long ranks wait for rank 0's choice of enhancement path (a probe takes seconds).
-DECISION_TIMEOUT = timedelta(minutes=10)
-_group: Any = None  # the summary group of this process (None: alone, or not started yet)
-_decision_group: Any = None  # where rank 0 shares its choice of path (short timeout)
-_own_default_group = False  # whether start_group created the default process group
 
 
 @dataclass
@@ -87,11 +79,6 @@ class Report:
                 for reason, r in ranks.items()]
 
 
-def rank_and_world() -> tuple[int, int]:
-    """``(rank, world size)`` under ``torchrun``; ``(0, 1)`` otherwise."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-
-
 def shard(jobs: Sequence[T]) -> list[T]:
     """This process's share of the sorted ``jobs`` under ``torchrun`` (all when not distributed)."""
     rank, world = rank_and_world()
@@ -114,46 +101,6 @@ def shard_plan(plan: Plan) -> Plan:
                 skipped=[job for job in mine if job not in pending], missing=list(plan.missing))
 
 
-def start_group() -> None:
-    """Connect to the other ranks (gloo) before any work; a no-op when not distributed.
-
-    Raises:
-        EganError: the ranks cannot reach each other (torchrun's rendezvous settings).
-    """
-    global _group, _own_default_group, _decision_group
-    if rank_and_world()[1] <= 1 or _group is not None:
-        return
-    import torch.distributed as dist
-
-    try:
-        if not dist.is_initialized():
-            dist.init_process_group("gloo")
-            _own_default_group = True
-        _group = dist.new_group(backend="gloo", timeout=SUMMARY_TIMEOUT)
-        _decision_group = dist.new_group(backend="gloo", timeout=DECISION_TIMEOUT)
-    except (RuntimeError, ValueError) as exc:
-        raise EganError(f"cannot connect to the other ranks: {first_line(exc)}") from None
-
-
-def decision_group() -> Any:
-    """The group in which every rank takes rank 0's measured decisions (None when alone)."""
-    return _decision_group
-
-
-def end_group() -> None:
-    """Leave the summary group (and the default group, when :func:`start_group` made it)."""
-    global _group, _own_default_group
-    if _group is None:
-        return
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        dist.destroy_process_group(_group)
-        if _own_default_group:
-            dist.destroy_process_group()
-    _group, _own_default_group = None, False
-
-
 def gather_reports(report: Report) -> Report:
     """Every rank's results combined (gloo ``all_gather_object``); ``report`` when alone.
 
@@ -162,21 +109,14 @@ def gather_reports(report: Report) -> Report:
     Raises:
         EganError: another rank died before handing in its report.
     """
-    _, world = rank_and_world()
-    if world <= 1:
+    if rank_and_world()[1] <= 1:
         return report
-    import torch.distributed as dist
-
-    start_group()
-    parts: list[Report | None] = [None] * world
     try:
-        dist.all_gather_object(parts, report, group=_group)
+        parts = gather_objects(report)
     except RuntimeError as exc:
         raise EganError(f"another rank stopped before the summary ({first_line(exc)}); the"
                         " files written so far are kept: run the same command again to finish"
-                        ) from None
-    finally:
-        end_group()
+                        ) from exc
     merged = Report()
     for part in parts:
         if part is not None:

@@ -21,29 +21,29 @@ candidates (``fp32`` alone, or one backend); ``compile`` is never picked by ``au
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import hashlib
-import importlib.util
 import math
-import os
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
 from egan_core import autotune
+from egan_core.enhance.backends import (
+    BACKENDS,
+    PRECISIONS,
+    Forward,
+    build_backend,
+    candidates,
+    plain_forward,
+)
 from egan_core.errors import UsageError
 from egan_core.hardware import cpu_features, machine_key, native_bf16
 from egan_core.metrics.psnr import MIN_PSNR, psnr01
-from egan_core.tensors import check_image, enhance_with
+from egan_core.tensors import check_image
 
-PRECISIONS = ("auto", "fp32", "bf16")
-#: Ways to run a generator; ``auto`` measures the others (``compile`` only on request).
-BACKENDS = ("auto", "eager", "channels_last", "fused", "compile", "onnxruntime")
 #: Side of the image the accuracy check runs on.
 PROBE_SIZE = 128
 #: Side of the image the candidates are timed on (large enough to use every thread).
@@ -54,13 +54,6 @@ QUICK_S = 0.05
 TIMING_SIZE_CHEAP = 1024
 #: A candidate must beat plain eager by this factor to be chosen over it (timing noise).
 MARGIN = 1.03
-
-
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 convolutions run natively (faster than fp32, not emulated) on ``device``."""
-    return native_bf16(device)[0]
 
 
 def bf16_runs(device: torch.device) -> bool:
@@ -79,120 +72,6 @@ def fingerprint(module: nn.Module) -> str:
     return h.hexdigest()
 
 
-#: Tensors of at most this many elements are processed on one thread by
-#: :func:`serial_if_small` (about a millisecond of work: splitting it across threads
-#: saves less than waking them costs, and on a busy machine waiting for a descheduled
-#: worker thread can cost a whole scheduler slice per operation).
-SERIAL_MAX_ELEMENTS = 1 << 21
-
-
-@contextlib.contextmanager
-def serial_if_small(numel: int, limit: int | None = None) -> Iterator[None]:
-    """Run the enclosed torch operations on one intra-op thread when ``numel <= limit``.
-
-    ``limit`` defaults to :data:`SERIAL_MAX_ELEMENTS` (0 turns this off).
-
-    The thread count is restored afterwards. (It is process-wide: enhancers that run in
-    several Python threads at once should set ``torch.set_num_threads(1)`` themselves.)
-    """
-    threads = torch.get_num_threads()
-    if threads == 1 or numel > (SERIAL_MAX_ELEMENTS if limit is None else limit):
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-Forward = Callable[[torch.Tensor], torch.Tensor]
-
-
-def _plain(model: nn.Module, device: torch.device, channels_last: bool, bf16: bool) -> Forward:
-    """The generator's own forward on a [0, 1] batch (bf16: the residual in bf16)."""
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        x = x.to(device, torch.float32).contiguous(memory_format=layout)
-        if bf16:  # the residual (attention generators) is added back in fp32
-            out, aux = enhance_with(model, x, dtype=torch.bfloat16)
-            latent = aux.get("latent")
-            return out.float() if latent is None else x + latent.float() / 2
-        out, _ = enhance_with(model, x)
-        return out.float()
-
-    return run
-
-
-def _onnxruntime(model: nn.Module) -> Forward | None:
-    """The generator exported to ONNX (in memory) and run by onnxruntime's CPU provider."""
-    if importlib.util.find_spec("onnxruntime") is None:
-        return None
-    import onnxruntime as ort
-
-    from egan_core.export import INPUT_NAME, ExportWrapper, _export_onnx
-
-    wrapper = ExportWrapper(copy.deepcopy(model).float().to(memory_format=torch.contiguous_format),
-                            clamp=False)
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = os.path.join(tmp, "model.onnx")
-        _export_onnx(wrapper.eval(), check_image(64), True, path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    # The graph reflection-pads to a multiple of pad_multiple, which ONNX cannot do for sides
-    # shorter than that; such tiny images (no time to save) take the plain forward.
-    smallest = 2 * int(getattr(model, "pad_multiple", 16))
-    plain = _plain(model, torch.device("cpu"), False, False)
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        if min(x.shape[-2:]) < smallest:
-            return plain(x)
-        out = session.run(None, {INPUT_NAME: x.detach().float().cpu().contiguous().numpy()})[0]
-        return torch.from_numpy(out).to(x.device)
-
-    return run
-
-
-def _build(model: nn.Module, backend: str, precision: str, device: torch.device) -> Forward | None:
-    """One way of running ``model``, or None where it does not apply here."""
-    bf16 = precision == "bf16"
-    if backend == "eager":
-        return None if bf16 else _plain(model, device, False, False)
-    if backend == "channels_last":
-        copy_ = copy.deepcopy(model).to(memory_format=torch.channels_last)
-        return _plain(copy_.to(torch.bfloat16) if bf16 else copy_, device, True, bf16)
-    if backend == "fused":
-        build = getattr(model, "inference_form", None)
-        form = build(torch.bfloat16 if bf16 else torch.float32, device) if build is not None else None
-        return form if callable(form) else None
-    if backend == "compile":
-        if bf16:
-            return None
-        compiled = torch.compile(copy.deepcopy(model).to(memory_format=torch.channels_last))
-        return _plain(compiled, device, True, False)  # type: ignore[arg-type]
-    if backend == "onnxruntime":
-        return None if bf16 or device.type != "cpu" else _onnxruntime(model)
-    raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, got '{backend}'")
-
-
-def candidates(backend: str, precision: str, device: torch.device,
-               bf16: bool | None = None) -> list[tuple[str, str]]:
-    """The ``(backend, precision)`` pairs ``auto`` chooses between, eager fp32 first.
-
-    ``bf16``: whether the device computes bf16 natively (default: ask
-    :func:`bf16_supported`); without it ``precision="auto"`` offers fp32 alone.
-    """
-    native = bf16_supported(device) if bf16 is None else bf16
-    backends = [backend] if backend != "auto" else ["eager", "channels_last", "fused", "onnxruntime"]
-    precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if native else ["fp32"])
-    return [(b, p) for p in precisions for b in backends
-            if not (p == "bf16" and b in ("eager", "compile", "onnxruntime"))]
-
-
 def _agreed(decide: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``decide()`` on rank 0 only, shared with every rank under torchrun.
 
@@ -202,7 +81,7 @@ def _agreed(decide: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """
     import torch.distributed as dist
 
-    from egan_core.enhance.runner import decision_group
+    from egan_core.distributed import decision_group
 
     group = decision_group()
     if group is None or not dist.is_initialized():
@@ -270,12 +149,13 @@ class GeneratorRunner:
         else:
             choice = self._choose(pairs, built)
         self.backend, self.precision = choice
-        fn = built.get(choice) or _build(self.model, self.backend, self.precision, self.device)
+        fn = built.get(choice) or build_backend(self.model, self.backend, self.precision, self.device)
         if fn is None:
             if backend != "auto":
                 raise UsageError(f"backend '{backend}' with precision '{self.precision}' is not available"
                                  " for this generator here; use --backend auto")
-            self.backend, fn = "eager", _plain(self.model, self.device, False, self.precision == "bf16")
+            bf16 = self.precision == "bf16"
+            self.backend, fn = "eager", plain_forward(self.model, self.device, False, bf16)
         self._run = fn
 
     @property
@@ -304,7 +184,7 @@ class GeneratorRunner:
 
         def measure() -> dict[str, Any]:
             sync = torch.cuda.synchronize if self.device.type == "cuda" else None
-            reference = _plain(self.model, self.device, False, False)
+            reference = plain_forward(self.model, self.device, False, False)
             probe = check_image(PROBE_SIZE).to(self.device)
             timing = check_image(TIMING_SIZE).to(self.device)
             with torch.inference_mode():
@@ -313,7 +193,7 @@ class GeneratorRunner:
             accurate: dict[str, Callable[[], Any]] = {}
             for pair in pairs:
                 name = f"{pair[0]}:{pair[1]}"
-                fn = _build(self.model, *pair, self.device)
+                fn = build_backend(self.model, *pair, self.device)
                 if fn is None:
                     continue
                 built[pair] = fn

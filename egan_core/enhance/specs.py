@@ -64,9 +64,9 @@ def _scalar(raw: str, key: str) -> Any:
         return None
     try:
         value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
         raise UsageError(f"option '{key}={raw}': the value is not valid YAML; quote it or fix "
-                         "the syntax") from None
+                         "the syntax") from exc
     if isinstance(value, (dict, list)):
         raise UsageError(f"option '{key}={raw}' must be a single value (a number, a word, "
                          "true/false or null)")

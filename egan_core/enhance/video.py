@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +9,10 @@ import cv2
 import numpy as np
 import torch
 
-from egan_core.checkpoint import atomic_write
 from egan_core.enhance.io import to_uint8
 from egan_core.enhance.pipeline import Enhancer
 from egan_core.errors import InputError
+from egan_core.fileio import atomic_write
 
 #: Codec written for each container (what OpenCV's bundled FFmpeg can encode).
 FOURCC = {".avi": "MJPG", ".mkv": "MJPG", ".mp4": "mp4v", ".mov": "mp4v"}
@@ -54,9 +53,8 @@ def enhance_video(enhancer: Enhancer, source: str | Path, target: str | Path,
     fps = cap.get(cv2.CAP_PROP_FPS) or DEFAULT_FPS
     count = 0
 
-    def write(tmp: str) -> None:
+    def write(tmp: str) -> None:  # tmp ends in the target's extension: OpenCV picks the container by it
         nonlocal count
-        media = f"{tmp}{target.suffix.lower()}"  # OpenCV picks the container by extension
         writer: cv2.VideoWriter | None = None
         try:
             for frames in _frames(cap, max(1, batch_size)):
@@ -65,28 +63,20 @@ def enhance_video(enhancer: Enhancer, source: str | Path, target: str | Path,
                 if writer is None:
                     h, w = out.shape[1:3]
                     code = FOURCC.get(target.suffix.lower(), "MJPG")
-                    writer = cv2.VideoWriter(media, cv2.VideoWriter_fourcc(*code), fps, (w, h))
+                    writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*code), fps, (w, h))
                     if not writer.isOpened():
                         raise OSError(f"OpenCV cannot encode {code} into '{target.suffix}'")
                 for frame in out:
                     writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
                     count += 1
-        except BaseException:
-            if writer is not None:
-                writer.release()
-                writer = None
-            Path(media).unlink(missing_ok=True)
-            raise
         finally:
             if writer is not None:
                 writer.release()
         if count == 0:
-            Path(media).unlink(missing_ok=True)
             raise InputError(f"'{source}': no frames could be read (corrupt or unsupported video)")
-        os.replace(media, tmp)
 
     try:
-        atomic_write(target, write)
+        atomic_write(target, write, suffix=target.suffix.lower())
     finally:
         cap.release()
     return count

@@ -9,44 +9,68 @@ import torch
 from torch import nn
 
 from egan_core.checkpoint import describe_mismatch
-from egan_core.errors import EganError, RecipeError
+from egan_core.contracts import ShipsWeights
+from egan_core.errors import EganError, RecipeError, first_line
 from egan_core.losses import AdversarialLoss
-from egan_core.recipe import Component, Recipe, _thaw
-from egan_core.registry import Registries
+from egan_core.recipe import Component, Recipe, thaw
+from egan_core.registry import Entry, Registries
 from egan_core.signature import accepted
 from egan_core.training.step import Parts
 
 
-def instantiate(factory: Any, kwargs: Any, where: str, **injected: Any) -> Any:
-    """Call a registered factory with its recipe kwargs plus the injected values it accepts.
+def instantiate(component: Any, kwargs: Any, where: str, **injected: Any) -> Any:
+    """Call a registered component with its recipe kwargs plus the injected values it accepts.
 
-    ``section`` (the recipe path ``where`` of its block, e.g. ``validation``) is always
-    offered, so a component's errors name the keys as the user wrote them.
+    ``component`` is a registry :class:`~egan_core.registry.Entry` (errors then name the
+    plugin distribution that registered it) or a bare factory. ``section`` (the recipe
+    path ``where`` of its block, e.g. ``validation``) is always offered, so a component's
+    errors name the keys as the user wrote them. Components raise plain ValueErrors;
+    this adds the key path and keeps the original as the cause (``EGAN_DEBUG=1`` shows it).
     """
+    factory = component.factory if isinstance(component, Entry) else component
+    plugin = _plugin_note(component)
     params = accepted(factory)
     extra = {k: v for k, v in {"section": where, **injected}.items() if k in params}
     try:
-        return factory(**_thaw(kwargs), **extra)
+        return factory(**thaw(kwargs), **extra)
     except EganError:
         raise
     except (TypeError, ValueError) as exc:
-        raise RecipeError(f"{where}: {exc}") from None
+        raise RecipeError(f"{_keyed(where, str(exc), params)}{plugin}") from exc
     except (RuntimeError, IndexError, KeyError, ArithmeticError) as exc:
         # a kwarg out of range deep inside a component (a width of 0: torch's IndexError)
-        first = (str(exc).splitlines() or [""])[0][:200]
         raise RecipeError(f"{where}: the component cannot be built with these values"
-                          f" ({type(exc).__name__}: {first}); check the keys under {where}") from None
+                          f" ({type(exc).__name__}: {first_line(exc)}); check the keys under"
+                          f" {where}{plugin}") from exc
+
+
+def _keyed(where: str, message: str, params: set[str]) -> str:
+    """The component's message under its recipe path: ``size must be ...`` from the
+    component becomes ``model.generator.size must be ...``; anything else ``where: ...``."""
+    first = message.split(" ", 1)[0]
+    return f"{where}.{message}" if first in params else f"{where}: {message}"
+
+
+def _plugin_note(component: Any) -> str:
+    """`` (raised in plugin 'dist')`` for a component a third-party plugin registered."""
+    if isinstance(component, Entry) and component.provider not in _OWN_PROVIDERS:
+        return f" (raised in plugin '{component.provider}')"
+    return ""
+
+
+#: Providers whose errors are egan's own: the built-ins and direct registrations.
+_OWN_PROVIDERS = frozenset({"egan", "<direct>", "<unknown>"})
 
 
 def build_generator(recipe: Recipe, registries: Registries) -> nn.Module:
     comp = recipe.generator
-    return instantiate(registries.generators.get(comp.name), comp.kwargs, "model.generator",
+    return instantiate(registries.generators.entry(comp.name), comp.kwargs, "model.generator",
                        seed=recipe.seed)
 
 
 def build_dataset(recipe: Recipe, registries: Registries) -> Any:
     comp: Component = recipe.data.dataset
-    return instantiate(registries.datasets.get(comp.name), comp.kwargs, "data", seed=recipe.seed)
+    return instantiate(registries.datasets.entry(comp.name), comp.kwargs, "data", seed=recipe.seed)
 
 
 def build_parts(recipe: Recipe, registries: Registries, device: torch.device) -> Parts:
@@ -57,13 +81,13 @@ def build_parts(recipe: Recipe, registries: Registries, device: torch.device) ->
     adv_global = adv_local = None
     if recipe.discriminator is not None:
         comp = recipe.discriminator
-        disc = instantiate(registries.discriminators.get(comp.name), comp.kwargs,
+        disc = instantiate(registries.discriminators.entry(comp.name), comp.kwargs,
                            "model.discriminator", seed=recipe.seed).to(device)
         adv_global = _adversarial(registries, recipe.adversarial["global"], "adversarial.global")
         adv_local = _adversarial(registries, recipe.adversarial["local"], "adversarial.local")
     losses = []
     for spec in recipe.losses:
-        loss = instantiate(registries.losses.get(spec.name), spec.kwargs, f"losses.{spec.name}",
+        loss = instantiate(registries.losses.entry(spec.name), spec.kwargs, f"losses.{spec.name}",
                            vgg_weights=recipe.vgg_weights, seed=recipe.seed)
         if isinstance(loss, AdversarialLoss):
             raise RecipeError(f"losses.{spec.name} is an adversarial loss; name it under "
@@ -103,7 +127,7 @@ def _adam(module: torch.nn.Module, lr: float, betas: tuple[float, float],
 
 
 def _adversarial(registries: Registries, name: str, where: str) -> AdversarialLoss:
-    loss = instantiate(registries.losses.get(name), {}, where)
+    loss = instantiate(registries.losses.entry(name), {}, where)
     if not isinstance(loss, AdversarialLoss):
         raise RecipeError(f"{where}: '{name}' is not an adversarial loss")
     return loss
@@ -124,18 +148,20 @@ def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> 
 
     path = Path(init).expanduser()
     if init == "default":
-        from egan_plugins.enhancers.gan import DEFAULT_WEIGHTS
-
-        if not DEFAULT_WEIGHTS.is_file():
+        if not isinstance(generator, ShipsWeights):
+            raise RecipeError(
+                f"model.generator.init: 'default' names shipped weights, and generator "
+                f"{type(generator).__name__} ships none; set model.generator.init to a checkpoint")
+        path = generator.shipped_weights()
+        if not path.is_file():
             raise RecipeError(
                 "model.generator.init: 'default' names the shipped default model "
-                f"('{DEFAULT_WEIGHTS}'), which this installation does not have yet; set "
+                f"('{path}'), which this installation does not have yet; set "
                 "model.generator.init to an egan checkpoint or an original *_net_G_A.pth")
-        path = DEFAULT_WEIGHTS
     try:
         source = load_generator(path)
     except EganError as exc:
-        raise RecipeError(f"model.generator.init: {exc}") from None
+        raise RecipeError(f"model.generator.init: {exc}") from exc
     mismatch = describe_mismatch(generator.state_dict(), source.state_dict())
     if mismatch:
         raise RecipeError(
@@ -145,5 +171,5 @@ def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> 
         generator.load_state_dict(source.state_dict())
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:200]
-        raise RecipeError(f"model.generator.init: the weights in '{init}' do not load ({detail})") from None
+        raise RecipeError(f"model.generator.init: the weights in '{init}' do not load ({detail})") from exc
     generator.to(device)

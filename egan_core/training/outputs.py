@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from egan_core.checkpoint import atomic_write
+from egan_core.fileio import atomic_write
 from egan_core.tensors import attention_map, from_model_range
 
 

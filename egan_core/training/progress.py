@@ -8,9 +8,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from egan_core.training.callbacks import Callback, StepEvent
 
-class ProgressReporter:
-    """Shows epoch, step, losses and images/s; plain lines when quiet or not a terminal."""
+
+class ProgressReporter(Callback):
+    """Shows epoch, step, losses and images/s; plain lines when quiet or not a terminal.
+
+    A training :class:`Callback`; ``message`` prints the run's other log lines.
+    """
 
     def __init__(self, total_steps: int, *, quiet: bool = False, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -28,7 +33,17 @@ class ProgressReporter:
                                                speed="")
             self.progress.start()
 
+    def on_start(self, step: int) -> None:
+        self.update(step, None)
+
+    def on_step(self, event: StepEvent) -> None:
+        self.update(event.step, event.record)
+
+    def on_end(self, failed: bool) -> None:
+        self.close()
+
     def update(self, step: int, record: dict[str, Any] | None) -> None:
+        """Move the bar to ``step``; a logged ``record`` also refreshes the shown losses."""
         if not self.enabled:
             return
         if self.progress is not None:
@@ -56,5 +71,6 @@ class ProgressReporter:
             self.console.print(text, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
+        """Stop the live bar (leaving it on screen)."""
         if self.progress is not None:
             self.progress.stop()

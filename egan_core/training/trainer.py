@@ -1,36 +1,48 @@
-"""``egan run``: the training loop (checkpoints, exact resume, logging, DDP)."""
+"""``egan run``: the training loop (checkpoints, exact resume, logging, DDP).
+
+The loop itself lives here; what it is built from lives beside it: the checkpoint schema
+(:mod:`.state`), the process group (:mod:`egan_core.distributed`), optimizer stepping
+(:mod:`.optim`), Ctrl-C handling (:mod:`.stopping`) and everything that watches the run
+(:mod:`.callbacks`: metrics log, TensorBoard, progress, samples, validation).
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import random
-import signal
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch.utils.data import DataLoader
 
-from egan_core.checkpoint import load_checkpoint, save_checkpoint
 from egan_core.devices import resolve_device
+from egan_core.distributed import broadcast_from_main, rank_and_world, training_group, wrap_ddp
 from egan_core.errors import EganError, RecipeError
 from egan_core.plugins import get_registries
-from egan_core.recipe import Recipe, _thaw, load_recipe
+from egan_core.recipe import Recipe, load_recipe, thaw
 from egan_core.registry import Registries
 from egan_core.training.build import build_dataset, build_parts, instantiate, load_init_weights
-from egan_core.training.outputs import MetricsLog, TensorBoard, loss_curve, sample_grid, save_image
+from egan_core.training.callbacks import (
+    Callback,
+    CallbackList,
+    MetricsWriter,
+    SampleWriter,
+    StepEvent,
+    TensorBoardWriter,
+    Validator,
+)
+from egan_core.training.optim import OptimizerStepper
+from egan_core.training.outputs import MetricsLog, TensorBoard
 from egan_core.training.precision import PrecisionChoice, bf16_warning, resolve_precision
 from egan_core.training.progress import ProgressReporter
 from egan_core.training.sampler import EpochBatchSampler
 from egan_core.training.schedule import learning_rate, total_epochs
+from egan_core.training.state import TrainingState, resume_state, save_state
 from egan_core.training.step import Parts, gan_step
-from egan_core.training.validation import run_validation
+from egan_core.training.stopping import StopRequest
 
 
 class Interrupted(EganError):
@@ -70,27 +82,20 @@ def train(
         recipe = load_recipe(recipe, overrides, registries)
     elif overrides:
         recipe = load_recipe(recipe.as_dict(), overrides, registries)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    dev = resolve_device(device)
-    if world > 1:
-        if dev.type == "cuda":
-            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-            torch.cuda.set_device(dev)
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    try:
-        return _Run(recipe, registries, Path(out), dev, rank, world, quiet).run(resume)
-    except OSError as exc:  # a folder that cannot be made, a full disk: one line, no traceback
-        where = exc.filename if exc.filename is not None else out
-        raise EganError(f"cannot write '{where}': {exc.strerror or exc}; check that --out '{out}' is"
-                        " a writable folder with free space (the last checkpoint is kept)") from None
-    finally:
-        if world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
+    rank, world = rank_and_world()
+    with training_group(resolve_device(device)) as dev:
+        try:
+            return _Run(recipe, registries, Path(out), dev, rank, world, quiet).run(resume)
+        except OSError as exc:  # a folder that cannot be made, a full disk: one line, no traceback
+            where = exc.filename if exc.filename is not None else out
+            raise EganError(f"cannot write '{where}': {exc.strerror or exc}; check that --out '{out}'"
+                            " is a writable folder with free space (the last checkpoint is kept)"
+                            ) from exc
 
 
 class _Run:
+    """One training run: its parts built, then :meth:`run` (resume, loop, save)."""
+
     def __init__(self, recipe: Recipe, registries: Registries, out: Path, device: torch.device,
                  rank: int, world: int, quiet: bool) -> None:
         self.recipe, self.device, self.rank, self.world = recipe, device, rank, world
@@ -108,18 +113,16 @@ class _Run:
                                            "validation", seed=recipe.seed)
         self.parts: Parts = build_parts(recipe, registries, device)
         self.quiet = quiet
-        self.stop_requested = False
-        t = recipe.train
-        self.accumulate = t.accumulate
-        self.grad_clip = t.grad_clip
+        self.stop = StopRequest()
         self.choice = self._resolve_precision()
-        self._header_written = False
-        amp = self.choice.autocast_dtype
         self.autocast = self.choice.autocast(device)
-        self.scaler = make_grad_scaler(amp, device)
+        self.scaler = make_grad_scaler(self.choice.autocast_dtype, device)
+        self.stepper = OptimizerStepper(self.parts.optimizers, recipe.train.accumulate,
+                                        recipe.train.grad_clip, self.scaler)
         if self.choice.channels_last:
-            for module in self._modules():
-                module.to(memory_format=torch.channels_last)
+            for module in (self.parts.generator, self.parts.discriminator):
+                if module is not None:
+                    module.to(memory_format=torch.channels_last)
 
     def _resolve_precision(self) -> PrecisionChoice:
         """``train.precision`` / ``channels_last`` for this machine (rank 0 decides for all)."""
@@ -127,108 +130,50 @@ class _Run:
         choice = None
         self.precision_warning = bf16_warning(self.device) if t.precision == "bf16" else None
         if self.is_main:
-            key = f"{gen.name}:{json.dumps(_thaw(gen.kwargs), sort_keys=True, default=str)}"
+            key = f"{gen.name}:{json.dumps(thaw(gen.kwargs), sort_keys=True, default=str)}"
             choice = resolve_precision(t.precision, t.channels_last, self.device, self.parts.generator,
                                        model_key=key)
-        if self.world > 1:
-            box = [choice]
-            dist.broadcast_object_list(box, src=0)
-            choice = box[0]
+        choice = broadcast_from_main(choice)
         assert choice is not None
         return choice
 
-    def _modules(self) -> Iterator[torch.nn.Module]:
-        yield self.parts.generator
-        if self.parts.discriminator is not None:
-            yield self.parts.discriminator
-
-    # -- checkpoints ---------------------------------------------------------------------
-    def _state(self, epoch: int, batch: int, step: int) -> dict[str, Any]:
-        parts = self.parts
-        disc = None
-        if parts.discriminator is not None and self.recipe.discriminator is not None:
-            disc = {"name": self.recipe.discriminator.name,
-                    "kwargs": _thaw(self.recipe.discriminator.kwargs),
-                    "state_dict": parts.discriminator.state_dict()}
-        grads = {}
-        for name, module in (("generator", parts.generator), ("discriminator", parts.discriminator)):
-            if module is not None:
-                grads[name] = {k: p.grad for k, p in module.named_parameters() if p.grad is not None}
-        return {
-            "recipe": self.recipe.as_dict(),
-            "generator": {"name": self.recipe.generator.name,
-                          "kwargs": _thaw(self.recipe.generator.kwargs),
-                          "state_dict": parts.generator.state_dict()},
-            "discriminator": disc,
-            "optimizers": {k: o.state_dict() for k, o in parts.optimizers.items()},
-            "grads": grads,
-            "scaler": None if self.scaler is None else self.scaler.state_dict(),
-            "epoch": epoch, "batch": batch, "step": step,
-            "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
-        }
-
     def _save(self, epoch: int, batch: int, step: int, *, keep_epoch: bool = False) -> None:
+        """``latest.pt`` (and ``epoch_NNNN.pt`` when kept), written by rank 0 only."""
         if not self.is_main:
             return
-        state = self._state(epoch, batch, step)
-        save_checkpoint(self.latest, state)
+        state = TrainingState.capture(self.recipe, self.parts, self.scaler, epoch, batch, step)
+        save_state(state, self.latest)
         if keep_epoch:
-            save_checkpoint(self.ckpt_dir / f"epoch_{epoch:04d}.pt", state)
+            save_state(state, self.ckpt_dir / f"epoch_{epoch:04d}.pt")
 
-    def _restore(self) -> tuple[int, int, int]:
-        if not self.latest.is_file():
-            raise EganError(f"--resume: no checkpoint at '{self.latest}'; run without --resume to start")
-        state = load_checkpoint(self.latest, map_location=self.device)
-        parts = self.parts
-        try:
-            parts.generator.load_state_dict(state["generator"]["state_dict"])
-            if parts.discriminator is not None:
-                parts.discriminator.load_state_dict(state["discriminator"]["state_dict"])
-            for key, opt in parts.optimizers.items():
-                opt.load_state_dict(state["optimizers"][key])
-            for name, module in (("generator", parts.generator), ("discriminator", parts.discriminator)):
-                saved = state.get("grads", {}).get(name, {})
-                if module is not None:
-                    for key, p in module.named_parameters():
-                        p.grad = saved[key].to(p.device) if key in saved else None
-            if self.scaler is not None and state.get("scaler"):
-                self.scaler.load_state_dict(state["scaler"])
-            torch.set_rng_state(state["rng"]["torch"].cpu())
-            random.setstate(_as_tuple(state["rng"]["python"]))
-            counters = (state["epoch"], state["batch"], state["step"])
-            if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counters):
-                raise ValueError(f"epoch, batch and step must be counts, got {counters}")
-        except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
-            detail = " ".join(str(exc).split())[:150]
-            raise EganError(f"--resume: '{self.latest}' does not fit this recipe ({detail});"
-                            " resume with the recipe that made it") from None
-        return counters
+    def _wrap_ddp(self) -> None:
+        p = self.parts
+        p.generator_fwd = wrap_ddp(p.generator, self.device)
+        if p.discriminator is not None:
+            p.global_fwd = wrap_ddp(p.discriminator.global_d, self.device)
+            if p.discriminator.local_d is not None:
+                p.local_fwd = wrap_ddp(p.discriminator.local_d, self.device)
 
-    # -- the loop ------------------------------------------------------------------------
-    def _backward(self, step: int) -> Any:
-        window_closes = step % self.accumulate == 0
-
-        def backward(loss: torch.Tensor, name: str) -> None:
-            scaled = loss / self.accumulate
-            if self.scaler is not None:
-                scaled = self.scaler.scale(scaled)
-            scaled.backward()
-            if window_closes:
-                opt = self.parts.optimizers[name]
-                if self.grad_clip is not None:  # train.grad_clip: on the true (unscaled) gradients
-                    if self.scaler is not None:
-                        self.scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(
-                        [p for group in opt.param_groups for p in group["params"]], self.grad_clip)
-                if self.scaler is not None:
-                    self.scaler.step(opt)
-                else:
-                    opt.step()
-                opt.zero_grad(set_to_none=True)
-
-        return backward
+    def _callbacks(self, total_steps: int) -> tuple[ProgressReporter, CallbackList]:
+        """The progress display (which also prints the run's messages) and every watcher."""
+        t, recipe = self.recipe.train, self.recipe
+        reporter = ProgressReporter(total_steps, quiet=self.quiet, enabled=self.is_main)
+        if not self.is_main:
+            return reporter, CallbackList([reporter])
+        board = TensorBoard(self.dir / "tensorboard")
+        samples = self.dir / "samples"
+        callbacks: list[Callback] = []
+        if self.val_dataset is not None and recipe.validation is not None:
+            callbacks.append(Validator(self.parts.generator, self.val_dataset, self.device,
+                                       recipe.validation.every, samples, reporter.message, board))
+        callbacks += [MetricsWriter(self.log, self.dir / "loss_curve.png", self.choice.record()),
+                      TensorBoardWriter(board), reporter]
+        if t.sample_every:
+            callbacks.append(SampleWriter(self.parts.generator, t.sample_every, samples))
+        return reporter, CallbackList(callbacks)
 
     def run(self, resume: bool) -> tuple[Path, dict[str, Any]]:
+        """Resume or start, train to the end (or a Ctrl-C), save; the last logged record."""
         t, recipe = self.recipe.train, self.recipe
         if not resume and self.latest.is_file():
             raise EganError(f"run folder '{self.dir}' already holds a checkpoint; add --resume to "
@@ -244,7 +189,7 @@ class _Run:
         limit = min(t.max_steps or math.inf, epochs * per_epoch)
         epoch, batch_done, step = 1, 0, 0
         if resume:
-            epoch, batch_done, step = self._restore()
+            epoch, batch_done, step = resume_state(self.latest, self.parts, self.scaler, self.device)
             if batch_done >= per_epoch:
                 epoch, batch_done = epoch + 1, 0
         elif recipe.generator_init:
@@ -258,40 +203,29 @@ class _Run:
             (self.dir / "recipe.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
             if resume:
                 self.log.truncate_after(step)
-        board = TensorBoard(self.dir / "tensorboard") if self.is_main else None
-        reporter = ProgressReporter(int(min(limit, epochs * per_epoch)), quiet=self.quiet,
-                                    enabled=self.is_main)
+        reporter, callbacks = self._callbacks(int(min(limit, epochs * per_epoch)))
         if self.precision_warning:
             reporter.message(f"warning: {self.precision_warning}")
         reporter.message(f"precision: {self.choice.reason}")
-        reporter.update(step, None)
         last: dict[str, Any] = {}
-        restore_signal = self._install_sigint()
         failed = True
         try:
-            last = self._loop(sampler, epoch, batch_done, step, limit, epochs, reporter, board)
+            with self.stop.on_sigint():
+                callbacks.on_start(step)
+                last = self._loop(sampler, epoch, batch_done, step, limit, epochs, callbacks)
             failed = False
         finally:
-            restore_signal()
-            reporter.close()
-            if board is not None:
-                board.close()
-            if self.is_main and self.log.path.is_file():
-                try:
-                    save_image(self.dir / "loss_curve.png", loss_curve(self.log.read()))
-                except (EganError, OSError):
-                    if not failed:  # never hide the error that stopped the run
-                        raise
+            callbacks.on_end(failed)
         if self.is_main:
             reporter.message(f"checkpoint: {self.latest}")
-        if self.stop_requested:
+        if self.stop.requested:
             raise Interrupted(f"interrupted at step {last.get('step', step)}; checkpoint saved to "
                               f"'{self.latest}' (continue with --resume)")
         return self.dir, last
 
     def _loop(self, sampler: EpochBatchSampler, epoch: int, batch_done: int, step: int,
-              limit: float, epochs: int, reporter: ProgressReporter,
-              board: TensorBoard | None) -> dict[str, Any]:
+              limit: float, epochs: int, callbacks: Callback) -> dict[str, Any]:
+        """Epochs of steps until ``limit`` or a stop; a checkpoint after each epoch and at the end."""
         t, recipe = self.recipe.train, self.recipe
         last: dict[str, Any] = {}
         window_start, window_images = time.perf_counter(), 0
@@ -299,42 +233,30 @@ class _Run:
                                          "pin_memory": self.device.type == "cuda"}
         while epoch <= epochs and step < limit:
             lr = learning_rate(t.lr, epoch, t.epochs, t.decay_epochs)
-            for opt in self.parts.optimizers.values():
-                for group in opt.param_groups:
-                    group["lr"] = lr
+            self.stepper.set_lr(lr)
             if hasattr(self.dataset, "set_epoch"):
                 self.dataset.set_epoch(epoch)
             sampler.set_epoch(epoch, batch_done)
-            loader = DataLoader(self.dataset, batch_sampler=sampler, **loader_kwargs)
-            for batch in loader:
+            for batch in DataLoader(self.dataset, batch_sampler=sampler, **loader_kwargs):
                 step += 1
                 batch_done += 1
                 batch = {k: self._to_device(v) for k, v in batch.items() if torch.is_tensor(v)}
                 patch_gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step)
                 losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
-                                  autocast=self.autocast, backward=self._backward(step))
-                if self.scaler is not None and step % self.accumulate == 0:
-                    self.scaler.update()  # once per window, after its steps (none were taken before)
+                                  autocast=self.autocast, backward=self.stepper.backward(step))
+                self.stepper.end_step(step)
                 window_images += batch["low"].shape[0] * self.world
-                done = step >= limit or self.stop_requested
-                val = self._validate(step, done, reporter, board)
-                if (step % t.log_every == 0 or done or val
+                event = StepEvent(step, epoch, batch, final=step >= limit or self.stop.requested)
+                extra = callbacks.metrics(event)
+                if (step % t.log_every == 0 or event.final or extra
                         or batch_done == sampler.batches_per_epoch()):
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
-                    last = {"step": step, "epoch": epoch, "lr": lr,
-                            **{k: float(v) for k, v in losses.items()}, **val,
-                            "images_per_s": window_images / elapsed}
+                    last = event.record = {"step": step, "epoch": epoch, "lr": lr,
+                                           **{k: float(v) for k, v in losses.items()}, **extra,
+                                           "images_per_s": window_images / elapsed}
                     window_start, window_images = time.perf_counter(), 0
-                    if self.is_main:
-                        self.log.write({**last, **self._header()})
-                        if board is not None:
-                            board.write(last)
-                    reporter.update(step, last)
-                else:
-                    reporter.update(step, None)
-                if self.is_main and t.sample_every and step % t.sample_every == 0:
-                    self._write_sample(batch, step)
-                if done:
+                callbacks.on_step(event)
+                if event.final:
                     self._save(epoch, batch_done, step)
                     return last
             keep = bool(t.save_every) and epoch % t.save_every == 0
@@ -342,78 +264,8 @@ class _Run:
             epoch, batch_done = epoch + 1, 0
         return last
 
-    def _header(self) -> dict[str, Any]:
-        """What the first record this process logs adds: the precision chosen and why."""
-        if self._header_written:
-            return {}
-        self._header_written = True
-        return self.choice.record()
-
-    def _validate(self, step: int, last: bool, reporter: ProgressReporter,
-                  board: TensorBoard | None) -> dict[str, float]:
-        """Validation metrics when due (every ``validation.every`` steps and at the end).
-
-        A no-reference set also writes its sample grid (``samples/val_step_*.png``); the
-        seconds it took go to the run log, so its cost is visible.
-        """
-        spec = self.recipe.validation
-        if self.val_dataset is None or spec is None or not self.is_main:
-            return {}
-        if step % spec.every and not last:
-            return {}
-        result = run_validation(self.parts.generator, self.val_dataset, self.device)
-        if result.grid is not None:
-            save_image(self.dir / "samples" / f"val_step_{step:07d}.png", result.grid)
-            if board is not None:
-                board.image("val_samples", result.grid, step)
-        scores = " ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
-        reporter.message(f"validation at step {step}: {scores} ({result.seconds:.1f} s)")
-        return result.metrics
-
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
         if self.choice.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
-
-    @torch.no_grad()
-    def _write_sample(self, batch: dict[str, torch.Tensor], step: int) -> None:
-        from egan_core.tensors import enhance_with
-
-        g = self.parts.generator
-        was_training = g.training
-        g.eval()
-        enhanced, _ = enhance_with(g, batch["input"], signed=True)
-        g.train(was_training)
-        save_image(self.dir / "samples" / f"step_{step:07d}.png", sample_grid(batch["input"], enhanced))
-
-    def _wrap_ddp(self) -> None:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        ids = [self.device.index] if self.device.type == "cuda" else None
-        p = self.parts
-        p.generator_fwd = DDP(p.generator, device_ids=ids)
-        if p.discriminator is not None:
-            p.global_fwd = DDP(p.discriminator.global_d, device_ids=ids)
-            if p.discriminator.local_d is not None:
-                p.local_fwd = DDP(p.discriminator.local_d, device_ids=ids)
-
-    def _install_sigint(self) -> Any:
-        """First Ctrl-C: finish the iteration, save, stop. Second: stop at once."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = signal.getsignal(signal.SIGINT)
-
-        def handler(signum: int, frame: Any) -> None:
-            if self.stop_requested:
-                raise KeyboardInterrupt
-            self.stop_requested = True
-
-        signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
-
-
-def _as_tuple(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_as_tuple(v) for v in value)
-    return value

@@ -185,7 +185,7 @@ def _from_state_dict(sd: Mapping[str, torch.Tensor], where: str) -> VGG16Feature
         vgg.load_state_dict(mapped)
     except (RuntimeError, TypeError, AttributeError) as exc:
         first = " ".join(str(exc).split())[:200]
-        raise CheckpointError(f"vgg.weights: '{where}' is not a usable VGG16 ({first})") from None
+        raise CheckpointError(f"vgg.weights: '{where}' is not a usable VGG16 ({first})") from exc
     return vgg
 
 
@@ -208,7 +208,7 @@ def _imagenet_file() -> Path:
                 f"vgg.weights: imagenet: cannot download torchvision's VGG16 weights from "
                 f"{url} ({type(exc).__name__}: {str(exc)[:120]}); put that file at '{path}', "
                 "or set vgg.weights to a local VGG16 file (--set vgg.weights=PATH), or "
-                "use 'vgg.weights: none' (random weights, tests only)") from None
+                "use 'vgg.weights: none' (random weights, tests only)") from exc
         finally:
             socket.setdefaulttimeout(previous)
     return path
@@ -242,7 +242,7 @@ def build_vgg(weights: str) -> VGG16Features:
         try:
             sd = load_file(path)
         except CheckpointError as exc:
-            raise CheckpointError(f"vgg.weights: {exc}") from None
+            raise CheckpointError(f"vgg.weights: {exc}") from exc
         if not isinstance(sd, Mapping):
             raise CheckpointError(f"vgg.weights: '{weights}' holds no state dict")
         vgg = _from_state_dict(sd, weights)

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from egan_core.errors import RecipeError
 from egan_plugins.networks.zero_dce import check_state_dict, load_exact
 
 #: Lower clamp of the illumination (keeps ``x / illumination`` finite).
@@ -90,7 +89,7 @@ class SCI(nn.Module):
     def __init__(self, stages: int = 3, calibrate: bool = False, seed: int = 0) -> None:
         super().__init__()
         if stages < 1:
-            raise RecipeError(f"model.generator.stages must be >= 1, got {stages}")
+            raise ValueError(f"stages must be >= 1, got {stages}")
         self.stages = stages
         self.illumination = IlluminationNet()
         self.calibrate = CalibrateNet() if calibrate else None

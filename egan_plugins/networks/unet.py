@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from egan_core.checkpoint import describe_mismatch
-from egan_core.errors import CheckpointError, RecipeError
+from egan_core.errors import CheckpointError
 from egan_plugins.networks.init import init_weights, seeded
-
-#: Spatial sizes are padded to a multiple of this (four 2x poolings).
-DIVISOR = 16
-
-
-def _pads(height: int, width: int) -> tuple[int, int, int, int]:
-    """``(left, right, top, bottom)`` reflection padding up to multiples of 16."""
-    dw, dh = -width % DIVISOR, -height % DIVISOR
-    return dw // 2, dw - dw // 2, dh // 2, dh - dh // 2
-
-
-def _pad(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
-    left, right, top, bottom = pads
-    if max(left, right) < x.shape[-1] and max(top, bottom) < x.shape[-2]:
-        return F.pad(x, pads, mode="reflect")
-    return F.pad(x, pads, mode="replicate")  # images under 9 px: reflection impossible
-
-
-def _crop(x: torch.Tensor, pads: tuple[int, int, int, int], h: int, w: int) -> torch.Tensor:
-    left, _, top, _ = pads
-    return x[..., top:top + h, left:left + w]
+from egan_plugins.networks.padding import crop, pad, pads_for
 
 
 def _gate(x: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
@@ -72,7 +53,7 @@ class AttentionUNet(nn.Module):
                  freeze_norm: bool = False, seed: int = 0) -> None:
         super().__init__()
         if base_channels < 1:
-            raise RecipeError(f"model.generator.base_channels must be >= 1, got {base_channels}")
+            raise ValueError(f"base_channels must be >= 1, got {base_channels}")
         self.align_corners = align_corners
         self.freeze_norm = freeze_norm
         widths = [base_channels * 2**i for i in range(5)]
@@ -121,8 +102,8 @@ class AttentionUNet(nn.Module):
             clipped) and ``latent = conv10(...) * attention``.
         """
         h, w = image.shape[-2:]
-        pads = _pads(h, w)
-        img, att = _pad(image, pads), _pad(attention, pads)
+        pads = pads_for(h, w)
+        img, att = pad(image, pads), pad(attention, pads)
         att2 = F.max_pool2d(att, 2)
         att3 = F.max_pool2d(att2, 2)
         att4 = F.max_pool2d(att3, 2)
@@ -154,7 +135,7 @@ class AttentionUNet(nn.Module):
 
         latent = self.conv10(x) * att
         output = latent + img
-        return _crop(output, pads, h, w), _crop(latent, pads, h, w)
+        return crop(output, pads, h, w), crop(latent, pads, h, w)
 
     def inference_form(self, dtype: torch.dtype,
                        device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -170,6 +151,14 @@ class AttentionUNet(nn.Module):
         from egan_plugins.networks.unet_fused import FusedAttentionUNet
 
         return FusedAttentionUNet(self, dtype, device)
+
+    @classmethod
+    def shipped_weights(cls) -> Path:
+        """The default model egan ships, which ``model.generator.init: default`` names (the
+        ``gan`` enhancer owns the file)."""
+        from egan_plugins.enhancers import gan
+
+        return gan.DEFAULT_WEIGHTS
 
     @classmethod
     def from_foreign_state_dict(cls, state_dict: Mapping[str, torch.Tensor], *,

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from egan_core.checkpoint import describe_mismatch
-from egan_core.errors import CheckpointError, RecipeError
+from egan_core.errors import CheckpointError
 from egan_plugins.networks.init import init_weights, seeded
 
 #: Curve iterations of Zero-DCE (and Zero-DCE++).
@@ -78,7 +78,7 @@ class ZeroDCE(nn.Module):
     def __init__(self, channels: int = 32, seed: int = 0) -> None:
         super().__init__()
         if channels < 1:
-            raise RecipeError(f"model.generator.channels must be >= 1, got {channels}")
+            raise ValueError(f"channels must be >= 1, got {channels}")
         c = channels
         self.e_conv1 = nn.Conv2d(3, c, 3, padding=1)
         self.e_conv2 = nn.Conv2d(c, c, 3, padding=1)

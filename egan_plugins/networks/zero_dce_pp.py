@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from egan_core.errors import RecipeError
 from egan_plugins.networks.zero_dce import apply_curves, check_state_dict, load_exact
 
 
@@ -51,9 +50,9 @@ class ZeroDCEPlusPlus(nn.Module):
     def __init__(self, scale_factor: int = 12, channels: int = 32, seed: int = 0) -> None:
         super().__init__()
         if scale_factor < 1:
-            raise RecipeError(f"model.generator.scale_factor must be >= 1, got {scale_factor}")
+            raise ValueError(f"scale_factor must be >= 1, got {scale_factor}")
         if channels < 1:
-            raise RecipeError(f"model.generator.channels must be >= 1, got {channels}")
+            raise ValueError(f"channels must be >= 1, got {channels}")
         self.scale_factor = scale_factor
         c = channels
         self.e_conv1 = SeparableConv(3, c)

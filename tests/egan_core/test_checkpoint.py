@@ -12,13 +12,13 @@ import torch
 
 from egan_core import CheckpointError
 from egan_core.checkpoint import (
-    atomic_write,
     describe_mismatch,
     load_checkpoint,
     load_file,
     save_checkpoint,
     save_safetensors,
 )
+from egan_core.fileio import atomic_write
 
 
 class RunsCode:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from egan_core import EganError, Registries, UsageError
 from egan_core.cli.main import COMMANDS as COMMAND_TABLE
 from egan_core.cli.main import SUMMARIES, cli
 from egan_core.recipe import DEFAULTS, KEY_DOCS
-from egan_core.testing import PluginInstall, PluginManagerFactory
+from egan_core.testing import PluginInstall, PluginManagerFactory, make_tiny_recipe
 
 COMMANDS = ["compare", "data", "demo", "doctor", "enhance", "eval", "export", "plugins", "recipe", "run"]
 EXDARK = ["bicycle", "boat", "bottle", "bus", "car", "cat", "chair", "cup", "dog", "motorbike",
@@ -199,3 +200,20 @@ def test_recipe_show_from_another_directory(
     assert shown["data"] == {"dataset": "good_data", "batch_size": 1, "workers": 2, "root": "data",
                              "object": "airship"}
     assert shown["losses"] == {"good_loss": {"weight": 0.5, "scale": 1.0}}
+
+
+def test_egan_debug_shows_the_chained_traceback(tmp_path: Path) -> None:
+    """One line by default; with EGAN_DEBUG=1 the whole chain, down to the component."""
+    recipe = make_tiny_recipe(max_steps=1)
+    recipe["model"]["generator"]["base_channels"] = 0
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    cmd = [sys.executable, "-m", "egan_core", "run", "r.yaml", "--out", "runs", "--device", "cpu"]
+    quiet = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "EGAN_DEBUG": ""})
+    loud = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "EGAN_DEBUG": "1"})
+    line = "error: model.generator.base_channels must be >= 1, got 0"
+    assert quiet.returncode == loud.returncode == 1
+    assert quiet.stderr.strip() == line
+    assert "Traceback" in loud.stderr and "ValueError: base_channels must be >= 1" in loud.stderr
+    assert "direct cause" in loud.stderr and loud.stderr.strip().splitlines()[-1] == line

@@ -108,3 +108,43 @@ def test_full_strength_returns_the_clipped_stage_output() -> None:
     torch.testing.assert_close(Enhancer([lambda t: t * 3 - 1])(x), y.clamp(0, 1), rtol=0, atol=0)
     torch.testing.assert_close(Enhancer([lambda t: t * 3 - 1], strength=0.5)(x),
                                torch.lerp(x, y, 0.5).clamp(0, 1), rtol=0, atol=0)
+
+
+class _BandStage:
+    """A stage with the uint8 fast path: ``sqrt`` as a float callable and band by band."""
+
+    def __init__(self, rows: int = 7, poison: float | None = None) -> None:
+        self.rows, self.poison, self.uint8_calls = rows, poison, 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return brighten(x)
+
+    def enhance_uint8(self, image: np.ndarray, finish) -> None:  # type: ignore[no-untyped-def]
+        self.uint8_calls += 1
+        for n, frame in enumerate(image):
+            for start in range(0, frame.shape[0], self.rows):
+                stop = min(start + self.rows, frame.shape[0])
+                band = torch.from_numpy(frame[start:stop]).permute(2, 0, 1).float() / 255
+                band = brighten(band).contiguous()
+                if self.poison is not None:
+                    band[1, -1, -1] = self.poison
+                finish(n, start, stop, band)
+
+
+def test_the_uint8_band_path_gives_what_the_float_path_gives(dark) -> None:
+    array = dark(45, 61)
+    stage = _BandStage()
+    via_bands = Enhancer([stage], names=["b"])(array)
+    assert stage.uint8_calls == 1
+    assert np.array_equal(via_bands, Enhancer([brighten], names=["b"])(array))
+    # not for chains, other strengths or tensors: those take the float path
+    Enhancer([stage, brighten])(array)
+    Enhancer([stage], strength=0.5)(array)
+    Enhancer([stage])(torch.rand(1, 3, 8, 8))
+    assert stage.uint8_calls == 1
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_the_uint8_band_path_reports_non_finite_values(dark, bad: float) -> None:
+    with pytest.raises(EganError, match="^enhancer 'b' produced non-finite values"):
+        Enhancer([_BandStage(poison=bad)], names=["b"])(dark(20, 30))

@@ -14,7 +14,8 @@ import torch
 
 from egan_core import autotune
 from egan_core.enhance import runtime
-from egan_core.enhance.runtime import BACKENDS, GeneratorRunner, candidates, pick
+from egan_core.enhance.backends import BACKENDS, candidates
+from egan_core.enhance.runtime import GeneratorRunner, pick
 from egan_core.errors import UsageError
 from egan_core.hardware import native_bf16
 from egan_core.metrics.psnr import psnr01 as psnr
@@ -165,23 +166,6 @@ def test_a_generator_without_inference_form_runs_plainly(small_model) -> None:
     assert plain.fast is None and plain.backend in ("eager", "channels_last", "onnxruntime")
     torch.testing.assert_close(fused(x), plain(x), rtol=0, atol=1e-4)
 
-
-def test_serial_if_small_sets_one_thread_and_restores() -> None:
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        with runtime.serial_if_small(10):
-            assert torch.get_num_threads() == 1
-        assert torch.get_num_threads() == 2
-        with runtime.serial_if_small(runtime.SERIAL_MAX_ELEMENTS + 1):
-            assert torch.get_num_threads() == 2
-        with runtime.serial_if_small(10, limit=0):
-            assert torch.get_num_threads() == 2
-        with pytest.raises(RuntimeError), runtime.serial_if_small(10):
-            raise RuntimeError("boom")
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.mark.slow

@@ -146,7 +146,8 @@ CRASHING_RANK = textwrap.dedent("""
     import torch
     from egan_core.enhance.files import plan_jobs
     from egan_core.enhance.pipeline import Enhancer
-    from egan_core.enhance.runner import Report, gather_reports, run_jobs, shard_plan, start_group
+    from egan_core.distributed import start_group
+    from egan_core.enhance.runner import Report, gather_reports, run_jobs, shard_plan
     from egan_core.errors import EganError
 
     def stage(x: torch.Tensor) -> torch.Tensor:

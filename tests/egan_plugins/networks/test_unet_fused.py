@@ -68,7 +68,7 @@ def test_batchnorms_that_cannot_be_folded_run_as_a_pass() -> None:
 
 def test_without_onednn_the_plain_convolutions_do_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     model = _calibrated()
-    monkeypatch.setattr(unet_fused, "_mkldnn_ok", lambda device: False)
+    monkeypatch.setattr(unet_fused, "mkldnn_ok", lambda device: False)
     fused = FusedAttentionUNet(model, torch.float32)
     x = torch.rand(2, 3, 32, 48, generator=torch.Generator().manual_seed(4)) * 0.4
     with torch.inference_mode():

@@ -1,0 +1,129 @@
+"""What the engine expects of generators and discriminators, as ``typing.Protocol``\\ s.
+
+A component is any registered callable returning an object that fits; nothing has to
+inherit from these. The required part is :class:`Generator` / :class:`Discriminator`;
+every optional hook is its own small runtime-checkable protocol, so the engine asks
+``isinstance(model, HasInferenceForm)`` instead of guessing with ``getattr``, and a plugin
+author can see in one place what egan will call. docs/architecture.md lists the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+#: ``signed`` = the generator sees and returns [-1, 1] (EnlightenGAN); ``unit`` = [0, 1]
+#: (Zero-DCE, SCI).
+ValueRange = Literal["unit", "signed"]
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A trainable image-to-image network (an ``nn.Module``).
+
+    Called as ``generator(image, attention)`` when :attr:`needs_attention` (the default),
+    else ``generator(image)``. A ``signed`` generator returns ``(enhanced, latent)`` in
+    [-1, 1]; a ``unit`` one returns ``(enhanced, aux)`` with ``aux`` a mapping of named
+    auxiliary outputs for losses (Zero-DCE's ``curves``). Declaring nothing means
+    EnlightenGAN's contract: ``value_range = "signed"``, ``needs_attention = True``.
+    """
+
+    def __call__(self, image: torch.Tensor, *attention: torch.Tensor) -> tuple[torch.Tensor, Any]: ...
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]: ...
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any: ...
+
+
+@runtime_checkable
+class DeclaresValueRange(Protocol):
+    """Optional: the range the generator works in (default ``signed``)."""
+
+    value_range: ValueRange
+
+
+@runtime_checkable
+class DeclaresAttention(Protocol):
+    """Optional: whether the generator takes EnlightenGAN's attention map (default yes)."""
+
+    needs_attention: bool
+
+
+@runtime_checkable
+class PadsToMultiple(Protocol):
+    """Optional: the generator pads inputs to multiples of this (export and the ONNX
+    backend size their check images by it; default :data:`PAD_MULTIPLE`)."""
+
+    pad_multiple: int
+
+
+#: The padding multiple of a generator that declares none (``attention_unet``'s 16).
+PAD_MULTIPLE = 16
+
+
+def pad_multiple(generator: Any) -> int:
+    """What ``generator`` pads its inputs to a multiple of."""
+    return int(generator.pad_multiple) if isinstance(generator, PadsToMultiple) else PAD_MULTIPLE
+
+
+@runtime_checkable
+class HasInferenceForm(Protocol):
+    """Optional: a faster inference-only form, ``[0, 1] -> [0, 1]``, offered to
+    ``egan enhance`` as the ``fused`` backend (None where it does not apply)."""
+
+    def inference_form(self, dtype: torch.dtype,
+                       device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor] | None: ...
+
+
+@runtime_checkable
+class ReadsForeignWeights(Protocol):
+    """Optional, on the registered class: build the generator from another code base's
+    state dict (the original EnlightenGAN, Zero-DCE, SCI releases), so ``--checkpoint``
+    takes those files as they come. Raise :class:`~egan_core.errors.CheckpointError` when
+    the keys are not yours; egan then tries the next generator."""
+
+    def from_foreign_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> nn.Module: ...
+
+
+@runtime_checkable
+class ShipsWeights(Protocol):
+    """Optional, on the registered class: the weights file ``model.generator.init:
+    default`` names (a path that may not exist yet in a development checkout)."""
+
+    def shipped_weights(self) -> Path: ...
+
+
+@runtime_checkable
+class EnhancesUint8(Protocol):
+    """Optional, on an enhancer stage (the callable an enhancer factory returns): enhance an
+    ``(N, H, W, 3)`` uint8 array band by band, calling ``finish(n, start, stop, band)`` with
+    the float32 output of rows ``start:stop`` as ``(3, rows, W)`` planes it may change. The
+    pipeline then checks, clips and rounds each band while it is in the CPU caches (the
+    ``fast`` enhancer: no full-size float copy of a photo)."""
+
+    def enhance_uint8(self, image: np.ndarray,
+                      finish: Callable[[int, int, int, torch.Tensor], None]) -> None: ...
+
+
+@runtime_checkable
+class Discriminator(Protocol):
+    """The global-local discriminator contract (``global_local`` implements it).
+
+    ``global_d`` scores whole images; ``local_d`` (or None) scores patches. The trainer
+    asks for ``sample_patches(height, width, generator) -> coords`` once per step and
+    crops enhanced, normal and low images at the same ``coords`` with ``crop``
+    (patch-major: ``(P * N, 3, s, s)``).
+    """
+
+    global_d: nn.Module
+    local_d: nn.Module | None
+
+    def sample_patches(self, height: int, width: int,
+                       generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+    def crop(self, x: torch.Tensor, coords: torch.Tensor) -> torch.Tensor: ...

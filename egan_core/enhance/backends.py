@@ -1,0 +1,118 @@
+"""The ways a generator can run for enhancement, one function each (the candidates
+:class:`~egan_core.enhance.runtime.GeneratorRunner` measures): plain eager, channels_last,
+the generator's own inference form, ``torch.compile`` and onnxruntime."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from egan_core.contracts import HasInferenceForm, pad_multiple
+from egan_core.errors import UsageError
+from egan_core.hardware import native_bf16
+from egan_core.tensors import check_image, enhance_with
+
+PRECISIONS = ("auto", "fp32", "bf16")
+#: Ways to run a generator; ``auto`` measures the others (``compile`` only on request).
+BACKENDS = ("auto", "eager", "channels_last", "fused", "compile", "onnxruntime")
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 convolutions run natively (faster than fp32, not emulated) on ``device``."""
+    return native_bf16(device)[0]
+
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+def plain_forward(model: nn.Module, device: torch.device, channels_last: bool, bf16: bool) -> Forward:
+    """The generator's own forward on a [0, 1] batch (bf16: the residual in bf16)."""
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        x = x.to(device, torch.float32).contiguous(memory_format=layout)
+        if bf16:  # the residual (attention generators) is added back in fp32
+            out, aux = enhance_with(model, x, dtype=torch.bfloat16)
+            latent = aux.get("latent")
+            return out.float() if latent is None else x + latent.float() / 2
+        out, _ = enhance_with(model, x)
+        return out.float()
+
+    return run
+
+
+def onnxruntime_forward(model: nn.Module) -> Forward | None:
+    """The generator exported to ONNX (in memory) and run by onnxruntime's CPU provider."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        return None
+    import onnxruntime as ort
+
+    from egan_core.export import ExportWrapper
+    from egan_core.export_formats import INPUT_NAME, write_onnx
+
+    wrapper = ExportWrapper(copy.deepcopy(model).float().to(memory_format=torch.contiguous_format),
+                            clamp=False)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = os.path.join(tmp, "model.onnx")
+        write_onnx(wrapper.eval(), check_image(64), True, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    # The graph reflection-pads to a multiple of pad_multiple, which ONNX cannot do for sides
+    # shorter than that; such tiny images (no time to save) take the plain forward.
+    smallest = 2 * pad_multiple(model)
+    plain = plain_forward(model, torch.device("cpu"), False, False)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        if min(x.shape[-2:]) < smallest:
+            return plain(x)
+        out = session.run(None, {INPUT_NAME: x.detach().float().cpu().contiguous().numpy()})[0]
+        return torch.from_numpy(out).to(x.device)
+
+    return run
+
+
+def build_backend(model: nn.Module, backend: str, precision: str, device: torch.device) -> Forward | None:
+    """One way of running ``model``, or None where it does not apply here."""
+    bf16 = precision == "bf16"
+    if backend == "eager":
+        return None if bf16 else plain_forward(model, device, False, False)
+    if backend == "channels_last":
+        copy_ = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        return plain_forward(copy_.to(torch.bfloat16) if bf16 else copy_, device, True, bf16)
+    if backend == "fused":
+        if not isinstance(model, HasInferenceForm):
+            return None
+        form = model.inference_form(torch.bfloat16 if bf16 else torch.float32, device)
+        return form if callable(form) else None
+    if backend == "compile":
+        if bf16:
+            return None
+        compiled = torch.compile(copy.deepcopy(model).to(memory_format=torch.channels_last))
+        return plain_forward(compiled, device, True, False)  # type: ignore[arg-type]
+    if backend == "onnxruntime":
+        return None if bf16 or device.type != "cpu" else onnxruntime_forward(model)
+    raise UsageError(f"backend must be one of {', '.join(BACKENDS)}, got '{backend}'")
+
+
+def candidates(backend: str, precision: str, device: torch.device,
+               bf16: bool | None = None) -> list[tuple[str, str]]:
+    """The ``(backend, precision)`` pairs ``auto`` chooses between, eager fp32 first.
+
+    ``bf16``: whether the device computes bf16 natively (default: ask
+    :func:`bf16_supported`); without it ``precision="auto"`` offers fp32 alone.
+    """
+    native = bf16_supported(device) if bf16 is None else bf16
+    backends = [backend] if backend != "auto" else ["eager", "channels_last", "fused", "onnxruntime"]
+    precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if native else ["fp32"])
+    return [(b, p) for p in precisions for b in backends
+            if not (p == "bf16" and b in ("eager", "compile", "onnxruntime"))]

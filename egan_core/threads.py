@@ -1,0 +1,90 @@
+"""Thread control for small tensor work: :func:`serial_if_small` (the enhancement pipeline,
+the fused generator form) and :func:`on_serial_thread` (a worker that stays on one thread,
+for per-pixel passes that run right after a multi-threaded network)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+#: Tensors of at most this many elements are processed on one thread by
+#: :func:`serial_if_small` (about a millisecond of work: splitting it across threads
+#: saves less than waking them costs, and on a busy machine waiting for a descheduled
+#: worker thread can cost a whole scheduler slice per operation).
+SERIAL_MAX_ELEMENTS = 1 << 21
+
+
+@contextlib.contextmanager
+def serial_if_small(numel: int, limit: int | None = None) -> Iterator[None]:
+    """Run the enclosed torch operations on one intra-op thread when ``numel <= limit``.
+
+    ``limit`` defaults to :data:`SERIAL_MAX_ELEMENTS` (0 turns this off).
+
+    The thread count is restored afterwards. (It is process-wide: enhancers that run in
+    several Python threads at once should set ``torch.set_num_threads(1)`` themselves.)
+    """
+    threads = torch.get_num_threads()
+    if threads == 1 or numel > (SERIAL_MAX_ELEMENTS if limit is None else limit):
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+_SERIAL: ThreadPoolExecutor | None = None
+_SERIAL_LOCK = threading.Lock()
+_SERIAL_NAME = "egan-serial"
+
+
+def on_serial_thread(fn: Callable[[], None]) -> None:
+    """Run ``fn`` on a worker thread whose torch operations use one intra-op thread.
+
+    Switching the thread count in the calling thread (``torch.set_num_threads(1)`` and back)
+    costs nothing itself, but the first parallel operation after a switch waits for OpenMP
+    to resize its team: 10 to 20 ms each time on a busy machine when the other cores'
+    workers are descheduled (measured right after the default model's two-thread pass,
+    against 14 ms for the whole 1 MP enhancement). OpenMP's thread count is per thread, so
+    one worker set to one thread once never switches. Calls from several threads at once
+    take turns. Grad and inference mode are the caller's; exceptions reach the caller.
+    """
+    global _SERIAL
+    if threading.current_thread().name.startswith(_SERIAL_NAME):  # called from the worker itself
+        fn()
+        return
+    with _SERIAL_LOCK:
+        if _SERIAL is None:
+            threads = torch.get_num_threads()
+            _SERIAL = ThreadPoolExecutor(1, thread_name_prefix=_SERIAL_NAME, initializer=_one_thread_here)
+            _SERIAL.submit(int).result()  # the worker exists and runs on one thread
+            torch.set_num_threads(threads)  # torch's count for new threads: this one's again
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    def run() -> None:
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            fn()
+
+    _SERIAL.submit(run).result()
+
+
+def _one_thread_here() -> None:
+    """This thread's torch operations on one intra-op thread, for good."""
+    torch.get_num_threads()  # torch's lazy per-thread setup first (it would reset the count)
+    torch.set_num_threads(1)
+
+
+def _forget_serial_thread() -> None:
+    """A forked child has no worker thread (its copy of the executor would wait forever)."""
+    global _SERIAL
+    _SERIAL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_serial_thread)
