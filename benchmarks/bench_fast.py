@@ -12,10 +12,13 @@ Not a test. Run ``python benchmarks/bench_fast.py`` from the repository root (ad
    (``load_enhancer("gan")``, its fastest measured path) and ``load_enhancer("fast")`` on
    the same 1 MP image (target: >= 100x faster per megapixel), and ``fast`` on a 12 MP image
    through the enhancer API and through the bare model (target >= 20 MP/s);
-3. peak memory of enhancing a 24 MP photo in one pass (fresh process; target < 1.5 GB);
+3. peak memory of enhancing a 24 MP photo in one pass (fresh process, its own peak: Linux
+   ``VmHWM``, since ``ru_maxrss`` keeps the parent's peak across fork + exec; target < 1.5 GB);
 4. ONNX: ``egan export`` of the shipped weights, its PSNR against PyTorch on the held-out
    photos (target >= 40 dB) and its speed in onnxruntime against PyTorch (float32 tensors
    in and out, so that only the model is compared).
+
+``--parts speed,memory`` runs only those parts (default: all four).
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def speed(repeats: int) -> None:
     from egan_core import load_enhancer
     from egan_core.model_loading import load_generator
     from egan_plugins.enhancers.fast import FAST_WEIGHTS
-    from egan_plugins.networks.fast_grid import count_flops
+    from egan_plugins.networks.fast_grid_flops import count_flops
 
     fast, gan = load_enhancer("fast", device="cpu"), load_enhancer("gan", device="cpu")
     model = load_generator(FAST_WEIGHTS).eval()
@@ -128,9 +131,14 @@ from egan_core import load_enhancer
 fast = load_enhancer("fast", device="cpu")
 image = np.tile(dark_image(1000, 1000), (4, 6, 1))
 fast(image[:64, :64])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak():  # KiB; VmHWM is this process's own (ru_maxrss keeps the parent's across fork + exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+before = peak()
 out = fast(image)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak()
 print(before, after, out.shape)
 """
 
@@ -139,11 +147,10 @@ def memory(threads: int) -> None:
     here = str(Path(__file__).resolve().parent)
     result = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(threads), here],
                             capture_output=True, text=True, check=True)
-    before, after = (int(v) for v in result.stdout.split()[:2])
-    scale = 1024 if platform.system() != "Darwin" else 1  # ru_maxrss: KiB on Linux, bytes on macOS
-    print(f"memory, 24 MP (6000x4000) in one pass: process peak {after * scale / 2**30:.2f} GiB "
-          f"(target < 1.5 GB; {before * scale / 2**30:.2f} GiB peak before it, with torch, the "
-          f"model and the 72 MB input loaded)")
+    before, after = (int(v) * 1024 for v in result.stdout.split()[:2])  # KiB -> bytes
+    print(f"memory, 24 MP (6000x4000) in one pass: process peak {after / 2**30:.2f} GiB = "
+          f"{after / 1e9:.2f} GB (target < 1.5 GB; {before / 2**30:.2f} GiB peak before it, with "
+          f"torch, the model and the 72 MB input loaded: the pass added {(after - before) / 1e6:.0f} MB)")
 
 
 def onnx_check(data: Path, repeats: int) -> None:
@@ -163,6 +170,8 @@ def onnx_check(data: Path, repeats: int) -> None:
         export_model(FAST_WEIGHTS, None, "onnx", path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
+        # no busy-waiting worker threads: on a shared machine they steal the cores they wait for
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run_onnx(x: torch.Tensor) -> np.ndarray:
@@ -191,15 +200,22 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--parts", default="quality,speed,memory,onnx",
+                    help="comma-separated parts to run (quality, speed, memory, onnx)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     torch.set_num_threads(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}")
-    quality(args.data)
-    speed(args.repeats)
-    memory(args.threads)
-    onnx_check(args.data, args.repeats)
+    if "quality" in parts:
+        quality(args.data)
+    if "speed" in parts:
+        speed(args.repeats)
+    if "memory" in parts:
+        memory(args.threads)
+    if "onnx" in parts:
+        onnx_check(args.data, args.repeats)
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 

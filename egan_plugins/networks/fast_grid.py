@@ -15,15 +15,15 @@ and offset plus a per-region tone curve in luma.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from egan_core.errors import RecipeError
+from egan_core.threads import on_serial_thread, serial_if_small
 from egan_plugins.networks.init import seeded
 
 #: Luma weights (ITU-R BT.601, as EnlightenGAN's attention map).
@@ -32,6 +32,14 @@ LUMA = (0.299, 0.587, 0.114)
 COEFFS = 8
 #: Pixels per band of the full-resolution pass (band buffers stay in the CPU caches).
 BAND_PIXELS = 1 << 16
+#: Up to this many pixels :meth:`FastGridNet.enhance_uint8` computes the low-resolution copy
+#: from a float copy of the image (:meth:`FastGridNet.low_res_float`, fastest); above, from
+#: the few pixels it samples (:meth:`FastGridNet.low_res_uint8`: no full-size float copy).
+FLOAT_COPY_PIXELS = 1 << 22
+#: ``load(n, start, stop, buf)`` of :meth:`FastGridNet._bands`: a band's ``(3, h, W)`` float pixels.
+Loader = Callable[[int, int, int, torch.Tensor], torch.Tensor]
+#: ``consume(n, start, stop, band)``: receives each enhanced band (see :meth:`FastGridNet.enhance_uint8`).
+Consumer = Callable[[int, int, int, torch.Tensor], None]
 
 
 def interpolation_matrix(n_out: int, n_in: int, device: torch.device | None = None) -> torch.Tensor:
@@ -49,6 +57,15 @@ def interpolation_matrix(n_out: int, n_in: int, device: torch.device | None = No
     out.index_put_((rows, first), 1 - frac, accumulate=True)
     out.index_put_((rows, (first + 1).clamp(max=n_in - 1)), frac, accumulate=True)
     return out.float().to(device)
+
+
+def _bilinear_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """Source indices (first, second) and weight of the second, per output sample, of
+    PyTorch's 1-D linear resize (``align_corners=False``), as ``F.interpolate`` computes them."""
+    src = ((np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * np.float32(n_in / n_out)
+           - np.float32(0.5)).clip(min=0)
+    first = src.astype(np.int64).clip(max=n_in - 1)
+    return first, np.minimum(first + 1, n_in - 1), torch.from_numpy(src - first.astype(np.float32))
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
@@ -73,9 +90,9 @@ class FastGridNet(nn.Module):
     def __init__(self, size: int = 256, width: int = 64, seed: int = 0) -> None:
         super().__init__()
         if size < 64 or size % 64:
-            raise RecipeError(f"model.generator.size must be a multiple of 64; got {size}")
+            raise ValueError(f"size must be a multiple of 64; got {size}")
         if width < 8:
-            raise RecipeError(f"model.generator.width must be at least 8, got {width}")
+            raise ValueError(f"width must be at least 8, got {width}")
         self.size, self.width = size, width
         w4, w2 = width // 4, width // 2
         self.splat = nn.ModuleList([_conv(3, w4, 2), _conv(w4, w2, 2), _conv(w2, width, 2),
@@ -105,9 +122,44 @@ class FastGridNet(nn.Module):
                               align_corners=False)
         return F.avg_pool2d(twice, 2)
 
+    def low_res_uint8(self, image: np.ndarray) -> torch.Tensor:
+        """:meth:`low_res` of an ``(N, H, W, 3)`` uint8 array, read as ``uint8 / 255``.
+
+        Only the pixels the bilinear sampling reads (two rows and two columns per sample)
+        are gathered and converted, so no full-size float copy of the image is made. The
+        values equal :meth:`low_res` of the float image up to float rounding (the same
+        samples and weights, summed in another order).
+        """
+        n2 = 2 * self.size
+        (y0, y1, wy), (x0, x1, wx) = (_bilinear_taps(image.shape[k], n2) for k in (1, 2))
+        rows = np.take(image, np.concatenate([y0, y1]), axis=1)
+        taps = torch.from_numpy(np.take(rows, np.concatenate([x0, x1]), axis=2).astype(np.float32))
+        taps.div_(255)  # (N, 2 * 2S, 2 * 2S, 3): the four neighbours of every sample
+        wx = wx.view(1, 1, -1, 1)
+        top = torch.lerp(taps[:, :n2, :n2], taps[:, :n2, n2:], wx)  # x first, then y
+        bottom = torch.lerp(taps[:, n2:, :n2], taps[:, n2:, n2:], wx)
+        return F.avg_pool2d(torch.lerp(top, bottom, wy.view(1, -1, 1, 1)).permute(0, 3, 1, 2), 2)
+
+    def low_res_float(self, image: np.ndarray) -> torch.Tensor:
+        """:meth:`low_res` of one ``(H, W, 3)`` uint8 image, by OpenCV on a float copy of it.
+
+        ``cv2.resize``'s bilinear mode samples the same pixels with the same weights as
+        ``F.interpolate`` (no antialiasing either) and its area mode at exactly half size
+        is the 2x2 average: equal to :meth:`low_res` up to float rounding, about twice as
+        fast on ``HxWx3`` pixels.
+        """
+        x = np.divide(image.astype(np.float32), np.float32(255), dtype=np.float32)
+        twice = cv2.resize(x, (2 * self.size, 2 * self.size), interpolation=cv2.INTER_LINEAR)
+        low = cv2.resize(twice, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return torch.from_numpy(low).permute(2, 0, 1)[None].contiguous()
+
     def grid(self, x: torch.Tensor) -> torch.Tensor:
         """Coefficient grid ``(N, 8, size/16, size/16)`` of a [0, 1] image (any size)."""
-        feats = self.low_res(x) * 2 - 1
+        return self.coefficients(self.low_res(x))
+
+    def coefficients(self, low: torch.Tensor) -> torch.Tensor:
+        """The coefficient grid from the fixed-size copy ``low`` (see :meth:`low_res`)."""
+        feats = low * 2 - 1
         for conv in self.splat:
             feats = F.relu(conv(feats))
         local = self.local[1](F.relu(self.local[0](feats)))
@@ -138,70 +190,120 @@ class FastGridNet(nn.Module):
 
     @torch.no_grad()
     def enhance_banded(self, x: torch.Tensor) -> torch.Tensor:
-        """:meth:`enhance` for inference, in bands of rows on one intra-op thread.
+        """:meth:`enhance` for inference, in bands of rows on one intra-op thread (:meth:`_bands`).
 
-        Each band's operations are small and memory-bound: splitting them across threads
-        gains little when the cores are free, and on a busy machine every operation waits
-        for a descheduled worker (12 MP: 0.28 s on one thread, 4.7 s on two with the
-        machine's other jobs running). The thread count is restored afterwards.
+        The output has the input's layout (channels-last views stay channels-last). The
+        thread count is restored afterwards.
         """
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return self._banded(x)
-        finally:
-            torch.set_num_threads(threads)
+        with serial_if_small(0):
+            if (torch.jit.is_tracing() or x.shape[-1] * x.shape[-2] <= BAND_PIXELS
+                    or x.dtype != torch.float32):
+                return self.enhance(x)
+            out = torch.empty_like(x)
+            last = x.permute(0, 2, 3, 1).is_contiguous() and x.device.type == "cpu"
+            if not last:
+                self._bands(self.grid(x), x.shape[-2:], lambda n, a, b, buf: x[n, :, a:b],
+                            lambda *_: None, out)
+                return out
+            # channels-last views of HxWx3 arrays: bands are split and merged with OpenCV
+            src, dst = x.permute(0, 2, 3, 1).numpy(), out.permute(0, 2, 3, 1).numpy()
 
-    def _banded(self, x: torch.Tensor) -> torch.Tensor:
-        """The banded pass: the same function as :meth:`enhance`.
+            def load(n: int, start: int, stop: int, buf: torch.Tensor) -> torch.Tensor:
+                for c, plane in enumerate(cv2.split(src[n, start:stop])):
+                    buf[c].copy_(torch.from_numpy(plane))
+                return buf
 
-        The coefficient maps are interpolated along x once (``grid rows x W``, small), and
-        each band of rows interpolates them along y and applies them at once, so no
-        full-size 8-channel map is ever allocated: memory stays near input plus output and
-        the band's buffers stay in the CPU caches.
+            def merge(n: int, start: int, stop: int, band: torch.Tensor) -> None:
+                cv2.merge([plane.numpy() for plane in band], dst=dst[n, start:stop])
+
+            self._bands(self.grid(x), x.shape[-2:], load, merge)
+            return out
+
+    @torch.no_grad()
+    def enhance_uint8(self, image: np.ndarray, finish: Consumer) -> None:
+        """:meth:`enhance_banded` of an ``(N, H, W, 3)`` uint8 array (read as ``uint8 / 255``).
+
+        ``finish(n, start, stop, band)`` receives rows ``start:stop`` of image ``n``
+        enhanced, as ``(3, stop - start, W)`` float32 planes (not clipped) in a buffer that
+        the next band reuses (it may change it in place). No full-size float copy of the
+        result is made (nor of the image above :data:`FLOAT_COPY_PIXELS`): memory stays near
+        the uint8 input and output. Runs on a worker thread of its own that has one
+        intra-op thread (``finish`` too; see :func:`egan_core.threads.on_serial_thread`).
         """
-        if torch.jit.is_tracing() or x.shape[-1] * x.shape[-2] <= BAND_PIXELS:
-            return self.enhance(x)
-        h, w = x.shape[-2:]
-        grid = self.grid(x)
-        rows = F.interpolate(grid, size=(grid.shape[-2], w), mode="bilinear", align_corners=False)
+        def run() -> None:
+            for n in range(image.shape[0]):
+                self._enhance_one_uint8(image[n], lambda _, a, b, band, n=n: finish(n, a, b, band))
+
+        on_serial_thread(run)
+
+    def _enhance_one_uint8(self, image: np.ndarray, finish: Consumer) -> None:
+        """:meth:`enhance_uint8` of one ``(H, W, 3)`` image (``finish`` gets ``n = 0``)."""
+        h, w = image.shape[:2]
+        if h * w <= BAND_PIXELS:  # one band: the whole-frame pass
+            x = torch.from_numpy(image.astype(np.float32)).div_(255)
+            finish(0, 0, h, self.enhance(x.permute(2, 0, 1)[None])[0])
+            return
+        if h * w <= FLOAT_COPY_PIXELS:
+            grid = self.coefficients(self.low_res_float(image))
+        else:
+            grid = self.coefficients(self.low_res_uint8(image[None]))
+
+        def load(_: int, start: int, stop: int, buf: torch.Tensor) -> torch.Tensor:
+            for c, plane in enumerate(cv2.split(image[start:stop])):
+                buf[c].copy_(torch.from_numpy(plane))
+            return buf.div_(255)
+
+        self._bands(grid, (h, w), load, finish)
+
+    def _bands(self, grid: torch.Tensor, size: tuple[int, int], load: Loader, consume: Consumer,
+               out: torch.Tensor | None = None) -> None:
+        """The banded pass: the same function as :meth:`enhance`, on one intra-op thread.
+
+        The coefficient maps are interpolated along x once (``grid rows x W``, small); each
+        band of rows (within one grid interval) interpolates them along y and applies them
+        in planar layout (every operation on contiguous rows, vectorised), so no full-size
+        8-channel map is ever allocated and the band buffers stay in the CPU caches.
+        ``load(n, start, stop, buf)`` returns the band's ``(3, h, W)`` float pixels (in
+        ``buf`` or a view); the result goes to ``out[n, :, start:stop]`` when ``out`` is
+        given, else to a reused buffer, and then to ``consume(n, start, stop, result)``.
+
+        The caller runs it on one intra-op thread: each band's operations are small and
+        memory-bound, and splitting every one across threads makes it wait for all the
+        workers (on a busy machine a 12 MP frame took 0.28 s on one thread and 4.7 s on two,
+        each operation waiting for a descheduled worker; two Python threads on halves of
+        the rows gained 0 to 10 %, the per-operation overhead holding the GIL).
+        """
+        h, w = size
         gh = grid.shape[-2]
+        rows = F.interpolate(grid, size=(gh, w), mode="bilinear", align_corners=False).contiguous()
         # PyTorch's bilinear source row for output row i: max(0, (i + 0.5) * gh / h - 0.5)
         src = ((torch.arange(h, dtype=torch.float64) + 0.5) * (gh / h) - 0.5).clamp(min=0)
         first_t = src.floor().long().clamp(max=gh - 1)
-        frac = (src - first_t).float().to(x.device)
+        frac = (src - first_t).float().to(grid.device)
         first = first_t.tolist()
-        # Images from HxWx3 arrays arrive as channels-last views: work in that layout
-        # (no transposes, every band contiguous); otherwise in NCHW.
-        last = x.permute(0, 2, 3, 1).is_contiguous()
-        pixels = x.permute(0, 2, 3, 1) if last else x
-        coefs = rows.permute(0, 2, 3, 1).contiguous() if last else rows
-        out = torch.empty_like(pixels)
         step = max(1, BAND_PIXELS // w)
-        start = 0
-        while start < h:
-            i0 = first[start]
-            stop = start
-            while stop < h and stop - start < step and first[stop] == i0:
-                stop += 1
-            i1 = min(i0 + 1, gh - 1)
-            if last:
-                weight = frac[start:stop].view(1, -1, 1, 1)
-                coef = torch.lerp(coefs[:, i0:i0 + 1], coefs[:, i1:i1 + 1], weight)
-                self._transform_last(pixels[:, start:stop], coef, out[:, start:stop])
-            else:
-                weight = frac[start:stop].view(1, 1, -1, 1)
-                coef = torch.lerp(coefs[:, :, i0:i0 + 1], coefs[:, :, i1:i1 + 1], weight)
-                out[:, :, start:stop] = self._transform(pixels[:, :, start:stop], coef, self.luma)
-            start = stop
-        return out.permute(0, 3, 1, 2) if last else out
-
-    def _transform_last(self, x: torch.Tensor, coef: torch.Tensor, out: torch.Tensor) -> None:
-        """:meth:`_transform` in channels-last layout (``(N, h, W, 3)``), written into ``out``."""
-        lum = (x * self.luma.view(3)).sum(-1, keepdim=True)
-        tone = torch.addcmul(coef[..., 6:7], coef[..., 7:8], lum).mul_(lum)
-        torch.addcmul(coef[..., 3:6], coef[..., 0:3], x, out=out)
-        out.add_(tone)
+        luma = self.luma.view(1, 3)
+        new = {"device": grid.device, "dtype": torch.float32}
+        pix_buf, coef_buf = torch.empty(3, step * w, **new), torch.empty(COEFFS, step * w, **new)
+        out_buf = torch.empty(3, step * w, **new)
+        for n in range(grid.shape[0]):
+            start = 0
+            while start < h:
+                i0 = first[start]
+                stop = start
+                while stop < h and stop - start < step and first[stop] == i0:
+                    stop += 1
+                i1 = min(i0 + 1, gh - 1)
+                band = (stop - start) * w
+                x = load(n, start, stop, pix_buf[:, :band].view(3, -1, w))
+                coef = torch.lerp(rows[n, :, i0:i0 + 1], rows[n, :, i1:i1 + 1],
+                                  frac[start:stop].view(1, -1, 1), out=coef_buf[:, :band].view(COEFFS, -1, w))
+                lum = torch.mm(luma, x.reshape(3, band)).view(-1, w)
+                tone = torch.addcmul(coef[6], coef[7], lum).mul_(lum)
+                dst = out_buf[:, :band].view(3, -1, w) if out is None else out[n, :, start:stop]
+                torch.addcmul(coef[3:6], coef[0:3], x, out=dst)
+                consume(n, start, stop, dst.add_(tone))
+                start = stop
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The generator contract (``value_range = "unit"``, no attention map).
@@ -213,47 +315,3 @@ class FastGridNet(nn.Module):
             ``(enhanced, {})``: the enhanced image in [0, 1], not clipped; no auxiliary outputs.
         """
         return self.enhance(image), {}
-
-
-def _elementwise(per_element: int) -> Callable[..., int]:
-    """A FlopCounterMode formula: ``per_element`` operations per output element."""
-
-    def count(*args: Any, out_shape: Any = None, **kwargs: Any) -> int:
-        return per_element * math.prod(out_shape)
-
-    return count
-
-
-def _reduction(*args: Any, **kwargs: Any) -> int:
-    """A FlopCounterMode formula for sums: one addition per input element."""
-    return math.prod(args[0])
-
-
-def count_flops(model: FastGridNet, height: int, width: int) -> dict[str, int]:
-    """Floating-point operations of one inference pass (``enhance_banded``) at ``H x W``.
-
-    ``FlopCounterMode`` counts convolutions and matrix products only; formulas for the
-    element-wise operations and resizes are added here (a multiply-add is 2, a bilinear
-    sample 7 per output element), so that the full-resolution part is counted too.
-
-    Returns:
-        ``{"low_res": ..., "full_res": ..., "total": ...}``: the low-res branch (the
-        fixed-size copy and the CNN: independent of the image size) and the rest.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    aten = torch.ops.aten
-    formulas: dict[Any, Callable[..., int]] = {
-        aten.upsample_bilinear2d: _elementwise(7), aten.avg_pool2d: _elementwise(4),
-        aten.mul: _elementwise(1), aten.add: _elementwise(1), aten.sub: _elementwise(1),
-        aten.div: _elementwise(1), aten.relu: _elementwise(1), aten.addcmul: _elementwise(2),
-        aten.lerp: _elementwise(3), aten.sum: _reduction,
-    }
-    image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
-    with torch.inference_mode():
-        with FlopCounterMode(display=False, custom_mapping=formulas) as low:
-            model.grid(image)
-        with FlopCounterMode(display=False, custom_mapping=formulas) as whole:
-            model.enhance_banded(image)
-    low_res, total = low.get_total_flops(), whole.get_total_flops()
-    return {"low_res": low_res, "full_res": total - low_res, "total": total}

@@ -110,3 +110,18 @@ def test_export_round_trip(fmt: str, tmp_path: Path) -> None:
         with torch.inference_mode():
             got = module(image)
     assert psnr(got, expected) >= 40.0
+
+
+@pytest.mark.parametrize("shape", [(300, 400), (2100, 2050)])  # the second is over 4 MP
+def test_uint8_arrays_take_the_band_path_and_match_the_float_path(shape: tuple[int, int]) -> None:
+    from egan_core.contracts import EnhancesUint8
+    from egan_core.enhance.io import to_uint8
+
+    enhancer = load_enhancer("fast", device="cpu")
+    assert isinstance(enhancer.stages[0], EnhancesUint8)
+    dark = _dark_scene(*shape)
+    direct = enhancer(dark)
+    via_float = to_uint8(enhancer(torch.from_numpy(dark).permute(2, 0, 1).float() / 255)
+                         .permute(1, 2, 0).numpy())
+    diff = np.abs(direct.astype(int) - via_float.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-4

@@ -8,7 +8,9 @@ import torch
 from egan_core import get_registries
 from egan_core.errors import RecipeError
 from egan_core.tensors import enhance_with
-from egan_plugins.networks.fast_grid import BAND_PIXELS, FastGridNet, count_flops, interpolation_matrix
+from egan_core.training.build import instantiate
+from egan_plugins.networks.fast_grid import BAND_PIXELS, FastGridNet, interpolation_matrix
+from egan_plugins.networks.fast_grid_flops import count_flops
 
 
 def _model() -> FastGridNet:
@@ -26,8 +28,10 @@ def _image(h: int, w: int, n: int = 1) -> torch.Tensor:
 def test_registered_and_declares_its_contract() -> None:
     assert get_registries().generators.get("fast_grid") is FastGridNet
     assert FastGridNet.value_range == "unit" and not FastGridNet.needs_attention
-    with pytest.raises(RecipeError, match="multiple of 64"):
-        FastGridNet(size=100)
+    with pytest.raises(ValueError, match="^size must be a multiple of 64"):
+        FastGridNet(size=100)  # a plain error; the engine names the recipe key (below)
+    with pytest.raises(RecipeError, match=r"^model.generator.size must be a multiple of 64"):
+        instantiate(get_registries().generators.entry("fast_grid"), {"size": 100}, "model.generator")
 
 
 @pytest.mark.parametrize("shape", [(1, 5, 7), (2, 37, 53), (1, 129, 64), (1, 333, 251)])
