@@ -6,7 +6,9 @@ the package names (tests/egan_core, tests/egan_plugins) and must not shadow them
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -17,7 +19,8 @@ pytest_plugins = ["egan_core.testing"]
 
 # Speed decisions (egan_core.autotune) go to a cache of this test session's own, for the
 # tests and the CLI subprocesses they start: never the user's ~/.cache, never stale.
-os.environ["EGAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="egan-test-cache-")
+os.environ["EGAN_CACHE_DIR"] = _CACHE = tempfile.mkdtemp(prefix="egan-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
