@@ -68,9 +68,14 @@ def build_generator(recipe: Recipe, registries: Registries) -> nn.Module:
                        seed=recipe.seed)
 
 
-def build_dataset(recipe: Recipe, registries: Registries) -> Any:
-    comp: Component = recipe.data.dataset
-    return instantiate(registries.datasets.entry(comp.name), comp.kwargs, "data", seed=recipe.seed)
+def build_dataset(recipe: Recipe, registries: Registries, section: str = "data") -> Any:
+    """The dataset under ``data:`` (or, with ``section="validation"``, under ``validation:``;
+    None when the recipe validates nothing)."""
+    spec = recipe.data if section == "data" else recipe.validation
+    if spec is None:
+        return None
+    comp: Component = spec.dataset
+    return instantiate(registries.datasets.entry(comp.name), comp.kwargs, section, seed=recipe.seed)
 
 
 def build_parts(recipe: Recipe, registries: Registries, device: torch.device) -> Parts:

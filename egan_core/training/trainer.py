@@ -24,7 +24,7 @@ from egan_core.errors import EganError, RecipeError
 from egan_core.plugins import get_registries
 from egan_core.recipe import Recipe, load_recipe, thaw
 from egan_core.registry import Registries
-from egan_core.training.build import build_dataset, build_parts, instantiate, load_init_weights
+from egan_core.training.build import build_dataset, build_parts, load_init_weights
 from egan_core.training.callbacks import (
     Callback,
     CallbackList,
@@ -106,11 +106,7 @@ class _Run:
         self.log = MetricsLog(self.dir / "metrics.jsonl")
         # Data first: a wrong folder is reported before any network (or VGG download) is made.
         self.dataset = build_dataset(recipe, registries)
-        self.val_dataset = None
-        if recipe.validation is not None:
-            comp = recipe.validation.dataset
-            self.val_dataset = instantiate(registries.datasets.get(comp.name), comp.kwargs,
-                                           "validation", seed=recipe.seed)
+        self.val_dataset = build_dataset(recipe, registries, "validation")
         self.parts: Parts = build_parts(recipe, registries, device)
         self.quiet = quiet
         self.stop = StopRequest()
