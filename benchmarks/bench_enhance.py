@@ -10,6 +10,8 @@ torch itself). Printed for the machine it runs on, as ratios to plain eager fp32
 - ``channels_last:*``: the same module in channels_last (fp32; bf16 where native);
 - ``fused:*``: attention_unet's inference-only form (BatchNorms folded into the
   convolutions, LeakyReLU fused into them, oneDNN weights packed per input shape);
+- ``winograd:fp32``: the inference-only form with its 3x3 convolutions by Winograd's
+  algorithm (NNPACK's AVX2 kernels, :mod:`egan_core.winograd`), NCHW;
 - ``onnxruntime:fp32``: the model exported to ONNX in memory, onnxruntime's CPU provider;
 - ``compile:fp32`` (``--compile``): ``torch.compile`` of the channels_last module;
 - ``egan default``: ``egan_core.load_enhancer(checkpoint=..)`` with every default on an

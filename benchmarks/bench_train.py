@@ -11,6 +11,8 @@ initial weights and batch, timed interleaved in one run so machine noise hits al
   image's VGG features computed without a graph, D frozen for G, one D(real));
 - ``egan bf16``, ``egan bf16+channels_last``: the same with bf16 autocast; only where the
   CPU computes bf16 natively (``--all`` times them anyway: emulated bf16 is ~10x slower);
+- ``egan fp32+winograd``: fp32 with the generator's and the VGG's 3x3 convolutions by
+  Winograd's algorithm (NNPACK, :mod:`egan_core.winograd`), where PyTorch has NNPACK;
 - ``auto``: what ``train.precision: auto`` / ``channels_last: auto`` resolve to here (the
   same probe ``egan run`` uses), named in the last lines.
 
@@ -41,6 +43,9 @@ from egan_core.tensors import attention_map
 from egan_core.training.build import build_parts
 from egan_core.training.precision import resolve_precision
 from egan_core.training.step import Parts, gan_step
+from egan_core.winograd import available as winograd_available
+from egan_core.winograd import enabled as winograd_enabled
+from egan_core.winograd import use_winograd
 
 RECIPE = {
     "name": "bench",
@@ -90,15 +95,20 @@ def _plain_step(parts: Parts, batch: dict[str, torch.Tensor], gen: torch.Generat
 
 
 def _egan_step(parts: Parts, batch: dict[str, torch.Tensor], gen: torch.Generator,
-               amp: bool) -> dict[str, float]:
+               amp: bool, winograd: bool = False) -> dict[str, float]:
     def backward(loss: torch.Tensor, name: str) -> None:
         loss.backward()
         parts.optimizers[name].step()
         parts.optimizers[name].zero_grad(set_to_none=True)
 
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if amp else contextlib.nullcontext
-    losses = gan_step(parts, batch, step=1, patch_gen=gen, autocast=autocast, backward=backward)
+    with winograd_enabled(winograd):
+        losses = gan_step(parts, batch, step=1, patch_gen=gen, autocast=autocast, backward=backward)
     return {k: float(v) for k, v in losses.items()}
+
+
+def _label(precision: str, channels_last: bool, winograd: bool) -> str:
+    return f"{precision}{'+channels_last' if channels_last else ''}{'+winograd' if winograd else ''}"
 
 
 def main() -> None:
@@ -113,18 +123,22 @@ def main() -> None:
     recipe = load_recipe(RECIPE)
     base = build_parts(recipe, get_registries(), cpu)
     native, why = native_bf16(cpu)
-    combos = [("fp32", False), ("fp32", True)]
+    combos = [("fp32", False, False), ("fp32", True, False)]
+    if winograd_available(cpu):
+        combos.append(("fp32", False, True))
     if native or args.all:
-        combos += [("bf16", False), ("bf16", True)]
+        combos += [("bf16", False, False), ("bf16", True, False)]
     choice = resolve_precision("auto", "auto", cpu, base.generator,
                                model_key='attention_unet:{"base_channels": 32}')
-    names = ["plain"] + [f"egan {p}{'+channels_last' if cl else ''}" for p, cl in combos]
+    names = ["plain"] + [f"egan {_label(*c)}" for c in combos]
     variants = {name: copy.deepcopy(base) for name in names}
     settings = dict(zip(names[1:], combos, strict=True))
-    for name, (_, cl) in settings.items():
+    for name, (_, cl, wg) in settings.items():
         if cl:
             for module in (variants[name].generator, variants[name].discriminator):
                 module.to(memory_format=torch.channels_last)
+        if wg:
+            use_winograd(variants[name].generator)
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 256, 256, generator=gen) * 2 - 1
     batch = {"low": x, "input": x * 0.5 - 0.5, "normal": torch.rand(2, 3, 256, 256, generator=gen) * 2 - 1}
@@ -136,8 +150,9 @@ def main() -> None:
         if name == "plain":
             out = _plain_step(variants[name], batch, g)
         else:
-            precision, cl = settings[name]
-            out = _egan_step(variants[name], cl_batch if cl else batch, g, amp=precision == "bf16")
+            precision, cl, wg = settings[name]
+            out = _egan_step(variants[name], cl_batch if cl else batch, g, amp=precision == "bf16",
+                             winograd=wg)
         return time.perf_counter() - t0, out
 
     first = {name: run(name)[1] for name in variants}  # warm-up, also the loss check
@@ -154,12 +169,12 @@ def main() -> None:
         print(f"| {name} | {v:.3f} | {v / ips['plain']:.2f} |")
     ref = first["egan fp32"]
     for name in names:
-        if "bf16" in name:
+        if "bf16" in name or "winograd" in name:
             worst = max(abs(first[name][k] - ref[k]) / max(abs(ref[k]), 1e-6)
                         for k in ("g_total", "d_global", "d_local"))
             print(f"{name}: first-iteration losses within {worst:.3%} of egan fp32")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (all paths)")
-    auto = f"egan {choice.precision}{'+channels_last' if choice.channels_last else ''}"
+    auto = f"egan {_label(choice.precision, choice.channels_last, choice.winograd)}"
     if auto in ips:
         print(f"auto chose {auto} ({choice.reason}): {ips[auto] / ips['plain']:.2f}x plain "
               "(target >= 1.5x)")

@@ -24,6 +24,10 @@ _MEMORY: dict[str, dict[str, Any]] = {}
 _FILE = "autotune.json"
 #: Cache entries kept on disk (the oldest go first).
 MAX_ENTRIES = 256
+#: Revision of the measured code paths, part of every key: raised when a candidate's
+#: implementation changes (2: Winograd convolutions), so decisions timed on the old code
+#: are measured again instead of trusted.
+REVISION = 2
 
 
 def cache_dir() -> Path:
@@ -44,6 +48,7 @@ def _read() -> dict[str, dict[str, Any]]:
 
 def lookup(key: str) -> dict[str, Any] | None:
     """A cached decision, or None."""
+    key = f"r{REVISION}|{key}"
     if key in _MEMORY:
         return _MEMORY[key]
     found = _read().get(key)
@@ -54,6 +59,7 @@ def lookup(key: str) -> dict[str, Any] | None:
 
 def store(key: str, decision: dict[str, Any]) -> None:
     """Remember ``decision`` (JSON-serialisable) under ``key``, on disk when possible."""
+    key = f"r{REVISION}|{key}"
     record = {**decision, "saved": time.time()}
     _MEMORY[key] = record
     data = _read()

@@ -61,7 +61,7 @@ def system_report() -> dict[str, Any]:
 
 
 def training_choice(device: torch.device) -> dict[str, Any]:
-    """What ``train.precision: auto`` and ``channels_last: auto`` resolve to for EnlightenGAN."""
+    """What ``train.precision``, ``channels_last`` and ``winograd: auto`` resolve to for EnlightenGAN."""
     from egan_core.plugins import get_registries
     from egan_core.training.precision import resolve_precision
 
@@ -69,7 +69,7 @@ def training_choice(device: torch.device) -> dict[str, Any]:
     choice = resolve_precision("auto", "auto", device, model,
                                model_key='attention_unet:{"base_channels": 32}')
     return {"precision": choice.precision, "channels_last": choice.channels_last,
-            "reason": choice.reason, "probe_s": choice.timings}
+            "winograd": choice.winograd, "reason": choice.reason, "probe_s": choice.timings}
 
 
 def enhancement_choice(device: torch.device) -> dict[str, Any]:

@@ -31,7 +31,8 @@ def _lines(rep: dict[str, Any]) -> list[str]:
     ]
     if "auto_training" in rep:
         t = rep["auto_training"]
-        lines.append(f"train auto   {t['precision']}, channels_last {yes[t['channels_last']]}: {t['reason']}")
+        lines.append(f"train auto   {t['precision']}, channels_last {yes[t['channels_last']]}, "
+                     f"winograd {yes[t['winograd']]}: {t['reason']}")
         if t["probe_s"]:
             lines.append(f"  probe      {_timings(t['probe_s'])} (generator forward+backward)")
         e = rep["auto_enhance"]

@@ -1,6 +1,7 @@
 """The ways a generator can run for enhancement, one function each (the candidates
 :class:`~egan_core.enhance.runtime.GeneratorRunner` measures): plain eager, channels_last,
-the generator's own inference form, ``torch.compile`` and onnxruntime."""
+the generator's own inference form, Winograd convolutions (NNPACK), ``torch.compile`` and
+onnxruntime."""
 
 from __future__ import annotations
 
@@ -17,11 +18,17 @@ from torch import nn
 from egan_core.contracts import HasInferenceForm, pad_multiple
 from egan_core.errors import UsageError
 from egan_core.hardware import native_bf16
+from egan_core.signature import accepted
 from egan_core.tensors import check_image, enhance_with
+from egan_core.winograd import available as winograd_available
+from egan_core.winograd import enabled as winograd_enabled
+from egan_core.winograd import use_winograd
 
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Ways to run a generator; ``auto`` measures the others (``compile`` only on request).
-BACKENDS = ("auto", "eager", "channels_last", "fused", "compile", "onnxruntime")
+BACKENDS = ("auto", "eager", "channels_last", "fused", "winograd", "compile", "onnxruntime")
+#: What ``auto`` measures (``compile`` is left out: its start-up pays off only over many images).
+AUTO_BACKENDS = ("eager", "channels_last", "fused", "winograd", "onnxruntime")
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -81,6 +88,26 @@ def onnxruntime_forward(model: nn.Module) -> Forward | None:
     return run
 
 
+def winograd_forward(model: nn.Module, device: torch.device) -> Forward | None:
+    """fp32 with 3x3 convolutions by Winograd's algorithm (:mod:`egan_core.winograd`): the
+    generator's inference form built that way where it offers one, else a copy of the
+    generator with its convolutions swapped; None where it has no 3x3 convolution."""
+    if isinstance(model, HasInferenceForm) and "winograd" in accepted(model.inference_form):
+        form = model.inference_form(torch.float32, device, winograd=True)  # type: ignore[call-arg]
+        if callable(form):
+            return form
+    swapped = copy.deepcopy(model)
+    if use_winograd(swapped) == 0:
+        return None
+    plain = plain_forward(swapped, device, False, False)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with winograd_enabled():
+            return plain(x)
+
+    return run
+
+
 def build_backend(model: nn.Module, backend: str, precision: str, device: torch.device) -> Forward | None:
     """One way of running ``model``, or None where it does not apply here."""
     bf16 = precision == "bf16"
@@ -94,6 +121,8 @@ def build_backend(model: nn.Module, backend: str, precision: str, device: torch.
             return None
         form = model.inference_form(torch.bfloat16 if bf16 else torch.float32, device)
         return form if callable(form) else None
+    if backend == "winograd":
+        return None if bf16 or not winograd_available(device) else winograd_forward(model, device)
     if backend == "compile":
         if bf16:
             return None
@@ -112,7 +141,7 @@ def candidates(backend: str, precision: str, device: torch.device,
     :func:`bf16_supported`); without it ``precision="auto"`` offers fp32 alone.
     """
     native = bf16_supported(device) if bf16 is None else bf16
-    backends = [backend] if backend != "auto" else ["eager", "channels_last", "fused", "onnxruntime"]
+    backends = [backend] if backend != "auto" else list(AUTO_BACKENDS)
     precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if native else ["fp32"])
     return [(b, p) for p in precisions for b in backends
-            if not (p == "bf16" and b in ("eager", "compile", "onnxruntime"))]
+            if not (p == "bf16" and b in ("eager", "winograd", "compile", "onnxruntime"))]

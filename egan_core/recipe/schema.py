@@ -149,6 +149,9 @@ class TrainSpec:
     log_every: int = key(10, "log metrics every N steps", int, low=1)
     channels_last: bool | str = key(
         "auto", "auto | true | false: channels_last memory format; auto measures it", AUTO_OR_BOOL)
+    winograd: bool | str = key(
+        "auto", "auto | true | false: 3x3 convolutions by Winograd's algorithm (NNPACK; fp32, CPU);"
+                " auto measures it", AUTO_OR_BOOL)
     compile: bool = key(False, "torch.compile the generator", bool)
 
 

@@ -1,12 +1,15 @@
-"""``train.precision`` and ``train.channels_last``: ``auto`` resolved by measurement.
+"""``train.precision``, ``train.channels_last`` and ``train.winograd``: ``auto`` resolved by
+measurement.
 
 bf16 autocast is several times faster than fp32 on a CPU with AMX or AVX512-BF16 and
-about ten times slower on one without (PyTorch emulates it), and channels_last helps some
-CPUs and not others. ``auto`` therefore never assumes: without native bf16 it is fp32 at
-once; with it, a short timed probe (the generator's forward and backward on a small
-batch, each candidate timed alternately) picks the fastest. The result is cached per
-machine and model (:mod:`egan_core.autotune`), and the run log and the first record of
-``metrics.jsonl`` say what was chosen and why.
+about ten times slower on one without (PyTorch emulates it), channels_last helps some
+CPUs and not others, and Winograd 3x3 convolutions (:mod:`egan_core.winograd`: fp32,
+NCHW) beat oneDNN's direct ones where those already run near peak (AVX2-only CPUs).
+``auto`` therefore never assumes: bf16 is a candidate only where it is native, and a
+short timed probe (the generator's forward and backward on a small batch, each candidate
+timed alternately) picks the fastest. The result is cached per machine and model
+(:mod:`egan_core.autotune`), and the run log and the first record of ``metrics.jsonl`` say
+what was chosen and why.
 """
 
 from __future__ import annotations
@@ -25,23 +28,32 @@ from torch import nn
 from egan_core import autotune
 from egan_core.hardware import CpuFeatures, machine_key, native_bf16
 from egan_core.tensors import enhance_with
+from egan_core.winograd import available as winograd_available
+from egan_core.winograd import eligible as winograd_eligible
+from egan_core.winograd import enabled as winograd_enabled
+from egan_core.winograd import use_winograd
 
 #: The autocast dtype of each reduced precision (fp32 runs without autocast).
 AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 #: Side of the probe batch (small: the probe must cost seconds, not minutes).
 PROBE_SIZE = 96
-#: bf16 or channels_last must beat the fp32 NCHW baseline by this factor to be chosen.
+#: bf16, channels_last or Winograd must beat the fp32 NCHW baseline by this factor to be chosen.
 MARGIN = 1.05
+#: A candidate: (precision, channels_last, winograd).
+Candidate = tuple[str, bool, bool]
 
 
 @dataclass(frozen=True)
 class PrecisionChoice:
-    """What a run computes in: ``precision`` (fp32, bf16, fp16), ``channels_last``, and why."""
+    """What a run computes in: ``precision`` (fp32, bf16, fp16), ``channels_last``,
+    ``winograd`` (3x3 convolutions of the generator and the feature losses' VGG by
+    :mod:`egan_core.winograd`), and why."""
 
     precision: str
     channels_last: bool
     reason: str
     timings: dict[str, float] = field(default_factory=dict)
+    winograd: bool = False
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -57,7 +69,7 @@ class PrecisionChoice:
     def record(self) -> dict[str, Any]:
         """The fields the run's first metrics record carries."""
         out: dict[str, Any] = {"precision": self.precision, "channels_last": self.channels_last,
-                               "precision_reason": self.reason}
+                               "winograd": self.winograd, "precision_reason": self.reason}
         if self.timings:
             out["precision_probe_s"] = {k: round(v, 4) for k, v in self.timings.items()}
         return out
@@ -72,45 +84,48 @@ def bf16_warning(device: torch.device, features: CpuFeatures | None = None) -> s
             " use train.precision: auto")
 
 
-def _probe(generator: nn.Module, device: torch.device, candidates: list[tuple[str, bool]],
+def _probe(generator: nn.Module, device: torch.device, candidates: list[Candidate],
            size: int) -> dict[str, float]:
-    """Seconds per forward + backward of ``generator`` for each (precision, channels_last)."""
+    """Seconds per forward + backward of ``generator`` for each candidate."""
     gen = torch.Generator().manual_seed(0)
     x = (torch.rand(1, 3, size, size, generator=gen) * 2 - 1).to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     steps: dict[str, Callable[[], None]] = {}
-    for precision, cl in candidates:
+    for precision, cl, wg in candidates:
         layout = torch.channels_last if cl else torch.contiguous_format
         model = copy.deepcopy(generator).to(device, memory_format=layout).train()
-        steps[_name(precision, cl)] = _train_step(model, x.contiguous(memory_format=layout), device,
-                                                  AUTOCAST.get(precision))
+        if wg:
+            use_winograd(model)
+        steps[_name(precision, cl, wg)] = _train_step(model, x.contiguous(memory_format=layout), device,
+                                                      AUTOCAST.get(precision), wg)
     return autotune.timed_alternately(steps, rounds=3, sync=sync)
 
 
 def _train_step(model: nn.Module, inp: torch.Tensor, device: torch.device,
-                dtype: torch.dtype | None) -> Callable[[], None]:
+                dtype: torch.dtype | None, winograd: bool = False) -> Callable[[], None]:
     """One forward and backward of ``model`` under autocast to ``dtype`` (None: fp32), run
     as the trainer runs it (:func:`egan_core.tensors.enhance_with`, any generator)."""
 
     def step() -> None:
         context = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
-        with context:
+        with context, winograd_enabled(winograd):
             out = enhance_with(model, inp, signed=True)[0]
             loss = out.float().square().mean()
-        loss.backward()
+            loss.backward()
         model.zero_grad(set_to_none=True)
 
     return step
 
 
-def _name(precision: str, channels_last: bool) -> str:
-    return f"{precision}{'+channels_last' if channels_last else ''}"
+def _name(precision: str, channels_last: bool, winograd: bool = False) -> str:
+    return f"{precision}{'+channels_last' if channels_last else ''}{'+winograd' if winograd else ''}"
 
 
 def resolve_precision(precision: str, channels_last: bool | str, device: torch.device,
                       generator: nn.Module, model_key: str = "",
-                      features: CpuFeatures | None = None, probe_size: int = PROBE_SIZE) -> PrecisionChoice:
-    """Resolve ``train.precision`` / ``train.channels_last`` (either may be ``auto``) here.
+                      features: CpuFeatures | None = None, probe_size: int = PROBE_SIZE,
+                      winograd: bool | str = "auto") -> PrecisionChoice:
+    """Resolve ``train.precision`` / ``channels_last`` / ``winograd`` (any may be ``auto``) here.
 
     Args:
         precision: ``auto``, ``fp32``, ``bf16`` or ``fp16``.
@@ -120,19 +135,31 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
         model_key: what identifies the model in the cache (its name and kwargs).
         features: the CPU's features (tests pass their own; default: this machine's).
         probe_size: side of the probe image.
+        winograd: True, False or ``"auto"``: Winograd 3x3 convolutions, for fp32 in NCHW
+            where :func:`egan_core.winograd.available` (True where it is not: ignored).
     """
     ok, why = native_bf16(device, features)
-    if precision != "auto" and channels_last != "auto":
-        reason = "set in the recipe"
-        if precision == "bf16" and not ok:
-            reason = f"set in the recipe, though {why}"
-        return PrecisionChoice(precision, bool(channels_last), reason)
     precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if ok else ["fp32"])
     layouts = [bool(channels_last)] if channels_last != "auto" else [False, True]
-    candidates = [(p, cl) for p in precisions for cl in layouts]
+    wg_ok = (winograd is not False and winograd_available(device)
+             and any(winograd_eligible(m) for m in generator.modules()))
+    candidates: list[Candidate] = []
+    for p in precisions:
+        for cl in layouts:
+            plain_fp32 = p == "fp32" and not cl
+            if not (plain_fp32 and winograd is True and wg_ok):
+                candidates.append((p, cl, False))
+            if plain_fp32 and wg_ok:
+                candidates.append((p, cl, True))
     if len(candidates) == 1:
-        p, cl = candidates[0]
-        return PrecisionChoice(p, cl, f"fp32: {why}" if precision == "auto" else "set in the recipe")
+        p, cl, wg = candidates[0]
+        if precision == "auto":
+            reason = f"fp32: {why}"
+        else:
+            reason = "set in the recipe"
+            if precision == "bf16" and not ok:
+                reason = f"set in the recipe, though {why}"
+        return PrecisionChoice(p, cl, reason, winograd=wg)
     key = "train|" + "|".join([machine_key(device), model_key or type(generator).__qualname__,
                                json.dumps(candidates), str(probe_size)])
 
@@ -152,4 +179,4 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
         notes.append(f"fastest of {len(timings)} in a probe")
     else:
         notes.append(f"{timings[base_name] / timings[best]:.2f}x {base_name} in a probe")
-    return PrecisionChoice(chosen[0], chosen[1], f"{best}: {'; '.join(notes)}", timings)
+    return PrecisionChoice(chosen[0], chosen[1], f"{best}: {'; '.join(notes)}", timings, chosen[2])

@@ -43,6 +43,8 @@ from egan_core.training.schedule import learning_rate, total_epochs
 from egan_core.training.state import TrainingState, resume_state, save_state
 from egan_core.training.step import Parts, gan_step
 from egan_core.training.stopping import StopRequest
+from egan_core.winograd import enabled as winograd_enabled
+from egan_core.winograd import use_winograd
 
 
 class Interrupted(EganError):
@@ -119,6 +121,8 @@ class _Run:
             for module in (self.parts.generator, self.parts.discriminator):
                 if module is not None:
                     module.to(memory_format=torch.channels_last)
+        if self.choice.winograd:  # the feature losses' VGG follows winograd.enabled() by itself
+            use_winograd(self.parts.generator)
 
     def _resolve_precision(self) -> PrecisionChoice:
         """``train.precision`` / ``channels_last`` for this machine (rank 0 decides for all)."""
@@ -128,7 +132,7 @@ class _Run:
         if self.is_main:
             key = f"{gen.name}:{json.dumps(thaw(gen.kwargs), sort_keys=True, default=str)}"
             choice = resolve_precision(t.precision, t.channels_last, self.device, self.parts.generator,
-                                       model_key=key)
+                                       model_key=key, winograd=t.winograd)
         choice = broadcast_from_main(choice)
         assert choice is not None
         return choice
@@ -238,8 +242,9 @@ class _Run:
                 batch_done += 1
                 batch = {k: self._to_device(v) for k, v in batch.items() if torch.is_tensor(v)}
                 patch_gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step)
-                losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
-                                  autocast=self.autocast, backward=self.stepper.backward(step))
+                with winograd_enabled(self.choice.winograd):
+                    losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
+                                      autocast=self.autocast, backward=self.stepper.backward(step))
                 self.stepper.end_step(step)
                 window_images += batch["low"].shape[0] * self.world
                 event = StepEvent(step, epoch, batch, final=step >= limit or self.stop.requested)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from egan_core import winograd
 from egan_core.checkpoint import load_file
 from egan_core.errors import CheckpointError, EganError
 
@@ -145,6 +146,8 @@ class VGG16Features(nn.Module):
                 continue
             if prepared is None:
                 h = F.relu(self.get_submodule(step)(h))
+            elif winograd.active(h):
+                h = F.relu(winograd.conv2d(h, *prepared[index], padding=1))
             else:
                 h = F.relu(F.conv2d(h, *prepared[index], padding=1))
             index += 1

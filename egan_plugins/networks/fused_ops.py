@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from egan_core import winograd
+
 if TYPE_CHECKING:
     from egan_plugins.networks.unet import AttentionUNet
 
@@ -75,12 +77,15 @@ class FusedConv:
         fold: an affine map of the input to fold in (``conv(s * z + t)`` from ``z``);
             the border handling is the caller's (see the module docstring).
         weight, bias: override the source's weight and bias (float).
+        nnpack: run 3x3 fp32 convolutions by Winograd's algorithm
+            (:mod:`egan_core.winograd`) on NCHW tensors instead of oneDNN; other
+            kernels then take ``F.conv2d`` (NCHW too).
     """
 
     def __init__(self, conv: nn.Conv2d, dtype: torch.dtype, device: torch.device,
                  mkldnn: bool, act: bool, padding: int | None = None,
                  fold: Affine | None = None, weight: torch.Tensor | None = None,
-                 bias: torch.Tensor | None = None) -> None:
+                 bias: torch.Tensor | None = None, nnpack: bool = False) -> None:
         w = (conv.weight if weight is None else weight).detach().double().cpu()
         b = conv.bias if bias is None else bias
         b = (torch.zeros(w.shape[0]) if b is None else b).detach().double().cpu()
@@ -94,9 +99,12 @@ class FusedConv:
         assert isinstance(pad, int)
         self.padding = [pad, pad]
         self.act = act
-        self.mkldnn = mkldnn
+        self.nnpack = (nnpack and tuple(w.shape[-2:]) == (3, 3) and dtype == torch.float32
+                       and pad <= winograd.MAX_PADDING)
+        self.mkldnn = mkldnn and not nnpack
         self.bias = b.to(device, torch.float32)
-        self.weight = w.to(device, dtype).contiguous(memory_format=CHANNELS_LAST)
+        layout = torch.contiguous_format if nnpack else CHANNELS_LAST
+        self.weight = w.to(device, dtype).contiguous(memory_format=layout)
         #: oneDNN-packed weights per input shape (see :meth:`packed`).
         self._packed: dict[tuple[int, ...], torch.Tensor] = {}
 
@@ -117,6 +125,9 @@ class FusedConv:
         return found
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.nnpack and winograd.large_enough(x):
+            y = winograd.conv2d(x, self.weight, self.bias, self.padding[0])
+            return F.leaky_relu_(y, _SLOPE) if self.act else y
         if self.mkldnn:
             return torch.ops.mkldnn._convolution_pointwise(
                 x, self.packed(tuple(x.shape)), self.bias, self.padding, [1, 1], [1, 1], 1,
@@ -172,7 +183,7 @@ class ConvPair:
     """
 
     def __init__(self, model: AttentionUNet, first: str, second: str, dtype: torch.dtype,
-                 device: torch.device, mkldnn: bool) -> None:
+                 device: torch.device, mkldnn: bool, nnpack: bool = False) -> None:
         conv1, conv2 = model.get_submodule(f"conv{first}"), model.get_submodule(f"conv{second}")
         norm1 = model.get_submodule(f"bn{first}")
         assert isinstance(conv1, nn.Conv2d) and isinstance(conv2, nn.Conv2d)
@@ -182,13 +193,13 @@ class ConvPair:
         norm2 = getattr(model, f"bn{second}", None)
         self.norm2 = Affine(norm2, device) if isinstance(norm2, nn.BatchNorm2d) else None
         if self.folded:
-            self.conv1 = FusedConv(conv1, dtype, device, mkldnn, act=True, padding=2)
+            self.conv1 = FusedConv(conv1, dtype, device, mkldnn, act=True, padding=2, nnpack=nnpack)
             self.margin = (-self.norm1.t / self.norm1.s).to(device, dtype).view(1, -1, 1)
             self.conv2 = FusedConv(conv2, dtype, device, mkldnn, act=True, padding=0,
-                               fold=self.norm1)
+                                   fold=self.norm1, nnpack=nnpack)
         else:
-            self.conv1 = FusedConv(conv1, dtype, device, mkldnn, act=True)
-            self.conv2 = FusedConv(conv2, dtype, device, mkldnn, act=True)
+            self.conv1 = FusedConv(conv1, dtype, device, mkldnn, act=True, nnpack=nnpack)
+            self.conv2 = FusedConv(conv2, dtype, device, mkldnn, act=True, nnpack=nnpack)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.folded:

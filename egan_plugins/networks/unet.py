@@ -137,20 +137,21 @@ class AttentionUNet(nn.Module):
         output = latent + img
         return crop(output, pads, h, w), crop(latent, pads, h, w)
 
-    def inference_form(self, dtype: torch.dtype,
-                       device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    def inference_form(self, dtype: torch.dtype, device: torch.device | str,
+                       winograd: bool = False) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """An inference-only form of this generator (eval mode): ``[0, 1] -> [0, 1]``.
 
         The same function as ``from_model_range(self(to_model_range(x), A)[0])`` with
         fewer passes (folded BatchNorms, fused activations; see
         :mod:`egan_plugins.networks.unet_fused`). A snapshot: later weight changes are
-        not seen. None off the CPU (the plain forward serves there).
+        not seen. None off the CPU (the plain forward serves there). ``winograd``: its
+        3x3 convolutions by Winograd's algorithm (fp32; :mod:`egan_core.winograd`).
         """
         if torch.device(device).type != "cpu" or self.training:
             return None
         from egan_plugins.networks.unet_fused import FusedAttentionUNet
 
-        return FusedAttentionUNet(self, dtype, device)
+        return FusedAttentionUNet(self, dtype, device, winograd=winograd)
 
     @classmethod
     def shipped_weights(cls) -> Path:

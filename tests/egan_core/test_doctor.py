@@ -24,8 +24,9 @@ def test_doctor_prints_every_field() -> None:
         assert f"{name} yes" in features or f"{name} no" in features, name
     train = next(line for line in lines if line.startswith("train auto"))
     assert train.split()[2].rstrip(",") in ("fp32", "bf16")
+    assert "winograd yes" in train or "winograd no" in train
     enhance = next(line for line in lines if line.startswith("enhance auto"))
-    assert enhance.split()[2] in ("eager", "channels_last", "fused", "onnxruntime")
+    assert enhance.split()[2] in ("eager", "channels_last", "fused", "winograd", "onnxruntime")
     assert "dB from eager fp32" in enhance or "asked for" in enhance
     assert sum(line.startswith("  probe") for line in lines) >= 1  # the timings behind a choice
 
@@ -39,6 +40,7 @@ def test_doctor_json_has_the_same_fields() -> None:
         assert key in rep, key
     assert set(rep["cpu_features"]) == set(FEATURES)
     assert rep["auto_training"]["precision"] in ("fp32", "bf16")
+    assert isinstance(rep["auto_training"]["winograd"], bool)
     if not rep["cpu_bf16"]["native"]:
         assert rep["auto_training"]["precision"] == "fp32"
         assert rep["auto_enhance"]["precision"] == "fp32"

@@ -12,7 +12,7 @@ import warnings
 import pytest
 import torch
 
-from egan_core import autotune
+from egan_core import autotune, winograd
 from egan_core.enhance import runtime
 from egan_core.enhance.backends import BACKENDS, candidates
 from egan_core.enhance.runtime import GeneratorRunner, pick
@@ -24,7 +24,8 @@ from egan_core.testing import requires_native_bf16
 
 CPU = torch.device("cpu")
 EXACT = ["eager", "channels_last", "fused"] + (
-    ["onnxruntime"] if importlib.util.find_spec("onnxruntime") else [])
+    ["onnxruntime"] if importlib.util.find_spec("onnxruntime") else []) + (
+    ["winograd"] if winograd.available() else [])
 
 
 def _plain(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -63,10 +64,10 @@ def test_bf16_is_close_to_fp32(small_model, backend: str) -> None:
 def test_auto_offers_bf16_only_where_it_is_native() -> None:
     without = candidates("auto", "auto", CPU, bf16=False)
     assert ("eager", "fp32") == without[0] and all(p == "fp32" for _, p in without)
-    assert {b for b, _ in without} == {"eager", "channels_last", "fused", "onnxruntime"}
+    assert {b for b, _ in without} == {"eager", "channels_last", "fused", "winograd", "onnxruntime"}
     native = candidates("auto", "auto", CPU, bf16=True)
     assert {("channels_last", "bf16"), ("fused", "bf16")} <= set(native)
-    assert ("eager", "bf16") not in native and ("onnxruntime", "bf16") not in native
+    assert not {("eager", "bf16"), ("onnxruntime", "bf16"), ("winograd", "bf16")} & set(native)
     assert candidates("fused", "auto", CPU, bf16=True) == [("fused", "fp32"), ("fused", "bf16")]
     assert candidates("auto", "fp32", CPU, bf16=True) == without
     assert "compile" not in {b for b, _ in native}  # compile only when asked for
@@ -163,8 +164,16 @@ def test_a_generator_without_inference_form_runs_plainly(small_model) -> None:
         GeneratorRunner(_NoForm(small_model()), precision="fp32", backend="fused")
     autotune.forget()
     plain = GeneratorRunner(_NoForm(small_model()), precision="fp32")
-    assert plain.fast is None and plain.backend in ("eager", "channels_last", "onnxruntime")
+    assert plain.fast is None and plain.backend in ("eager", "channels_last", "winograd", "onnxruntime")
     torch.testing.assert_close(fused(x), plain(x), rtol=0, atol=1e-4)
+
+
+@pytest.mark.skipif(not winograd.available(), reason="this PyTorch build has no NNPACK (or no AVX2)")
+def test_winograd_serves_a_generator_without_an_inference_form(small_model) -> None:
+    x = check_image(64)
+    runner = GeneratorRunner(_NoForm(small_model()), precision="fp32", backend="winograd")
+    assert runner.backend == "winograd"
+    torch.testing.assert_close(runner(x), _plain(small_model(), x), rtol=0, atol=1e-4)
 
 
 

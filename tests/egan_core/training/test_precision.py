@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from egan_core import autotune
+from egan_core import autotune, winograd
 from egan_core.hardware import CpuFeatures, native_bf16
 from egan_core.testing import requires_native_bf16
 from egan_core.training.precision import bf16_warning, resolve_precision
@@ -37,8 +37,9 @@ def test_capability_check_is_driven_by_cpu_features() -> None:
 
 
 def test_auto_is_fp32_without_native_bf16() -> None:
-    choice = resolve_precision("auto", False, CPU, AttentionUNet(base_channels=4), features=AVX2)
-    assert (choice.precision, choice.channels_last) == ("fp32", False)
+    choice = resolve_precision("auto", False, CPU, AttentionUNet(base_channels=4), features=AVX2,
+                               winograd=False)
+    assert (choice.precision, choice.channels_last, choice.winograd) == ("fp32", False, False)
     assert choice.reason == "fp32: no native bf16 on this CPU (no AVX512-BF16 or AMX)"
     assert choice.autocast_dtype is None and choice.timings == {}
 
@@ -46,7 +47,7 @@ def test_auto_is_fp32_without_native_bf16() -> None:
 def test_auto_probes_bf16_where_native() -> None:
     autotune.forget()
     choice = resolve_precision("auto", False, CPU, AttentionUNet(base_channels=4), model_key="t-native",
-                               features=SAPPHIRE, probe_size=32)
+                               features=SAPPHIRE, probe_size=32, winograd=False)
     assert set(choice.timings) == {"fp32", "bf16"}
     assert choice.precision in ("fp32", "bf16")
     if choice.precision == "bf16":
@@ -59,11 +60,11 @@ def test_auto_memory_layout_is_measured_and_cached() -> None:
     autotune.forget()
     model = AttentionUNet(base_channels=4)
     first = resolve_precision("fp32", "auto", CPU, model, model_key="t-layout", features=AVX2,
-                              probe_size=32)
+                              probe_size=32, winograd=False)
     assert set(first.timings) == {"fp32", "fp32+channels_last"} and first.precision == "fp32"
     autotune.forget()  # the disk cache answers the next run: the same choice, no new probe
     again = resolve_precision("fp32", "auto", CPU, model, model_key="t-layout", features=AVX2,
-                              probe_size=32)
+                              probe_size=32, winograd=False)
     assert again == first
 
 
@@ -119,10 +120,12 @@ def test_auto_measures_bf16_on_this_native_cpu(tmp_path: Path, tiny_recipe: dict
     autotune.forget()
     choice = resolve_precision("auto", "auto", CPU, AttentionUNet(base_channels=8), model_key="t-here",
                                probe_size=32)
-    assert set(choice.timings) == {"fp32", "fp32+channels_last", "bf16", "bf16+channels_last"}
+    expected = {"fp32", "fp32+channels_last", "bf16", "bf16+channels_last"}
+    assert set(choice.timings) == expected | ({"fp32+winograd"} if winograd.available() else set())
     best = min(choice.timings.values())
-    assert choice.timings[f"{choice.precision}{'+channels_last' if choice.channels_last else ''}"] <= (
-        choice.timings["fp32"]) and best > 0
+    chosen = (f"{choice.precision}{'+channels_last' if choice.channels_last else ''}"
+              f"{'+winograd' if choice.winograd else ''}")
+    assert choice.timings[chosen] <= choice.timings["fp32"] and best > 0
 
 
 @pytest.mark.parametrize("bad", ["fast", "maybe", 1])
@@ -132,3 +135,55 @@ def test_channels_last_takes_true_false_or_auto(tmp_path: Path, tiny_recipe: dic
     assert done.returncode != 0
     assert "train.channels_last must be true, false or auto" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+needs_nnpack = pytest.mark.skipif(not winograd.available(),
+                                  reason="this PyTorch build has no NNPACK (or the CPU lacks AVX2)")
+
+
+@needs_nnpack
+def test_auto_measures_winograd_for_fp32_nchw() -> None:
+    autotune.forget()
+    choice = resolve_precision("auto", "auto", CPU, AttentionUNet(base_channels=4), model_key="t-wg",
+                               features=AVX2, probe_size=32)
+    assert set(choice.timings) == {"fp32", "fp32+winograd", "fp32+channels_last"}
+    assert choice.precision == "fp32"
+    assert not (choice.winograd and choice.channels_last)
+    if choice.winograd:
+        assert choice.reason.startswith("fp32+winograd: no native bf16")
+        assert "x fp32 in a probe" in choice.reason
+    assert choice.record()["winograd"] is choice.winograd
+
+
+@needs_nnpack
+def test_winograd_true_is_used_without_a_probe_and_false_never() -> None:
+    model = AttentionUNet(base_channels=4)
+    forced = resolve_precision("fp32", False, CPU, model, features=AVX2, winograd=True)
+    assert forced.winograd and forced.timings == {} and forced.reason == "set in the recipe"
+    off = resolve_precision("fp32", False, CPU, model, features=AVX2, winograd=False)
+    assert not off.winograd and off.timings == {}
+    # bf16 and channels_last have no Winograd form: true is ignored there
+    bf16 = resolve_precision("bf16", False, CPU, model, features=AVX2, winograd=True)
+    assert bf16.precision == "bf16" and not bf16.winograd
+
+
+def test_winograd_is_not_offered_for_a_network_without_3x3_convolutions() -> None:
+    from egan_plugins.networks.zero_dce_pp import ZeroDCEPlusPlus
+
+    choice = resolve_precision("fp32", False, CPU, ZeroDCEPlusPlus(scale_factor=1), features=AVX2)
+    assert choice.timings == {} and not choice.winograd
+
+
+@needs_nnpack
+def test_a_winograd_run_logs_it_and_resumes_exactly(tmp_path: Path, tiny_recipe: dict[str, Any]) -> None:
+    tiny_recipe["train"].update(max_steps=2, precision="fp32", channels_last=False, winograd=True)
+    whole, _ = train(tiny_recipe, out=tmp_path / "whole", device="cpu", quiet=True)
+    first = json.loads((whole / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["winograd"] is True and first["precision"] == "fp32"
+    tiny_recipe["train"]["max_steps"] = 1
+    train(tiny_recipe, out=tmp_path / "split", device="cpu", quiet=True)
+    tiny_recipe["train"]["max_steps"] = 2
+    split, _ = train(tiny_recipe, out=tmp_path / "split", device="cpu", quiet=True, resume=True)
+    a, b = (torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["generator"]["state_dict"]
+            for run in (whole, split))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from egan_core import winograd
 from egan_core.metrics.psnr import psnr01 as psnr
 from egan_core.tensors import attention_map, from_model_range, to_model_range
 from egan_core.tensors import check_image as probe_image
@@ -41,6 +42,21 @@ def test_fp32_form_equals_the_plain_forward(shape: tuple[int, ...], align_corner
         out = FusedAttentionUNet(model, torch.float32)(x)
     assert out.dtype == torch.float32 and out.shape == x.shape
     torch.testing.assert_close(out, _reference(model, x), rtol=0, atol=2e-5)
+
+
+@pytest.mark.skipif(not winograd.available(), reason="this PyTorch build has no NNPACK (or no AVX2)")
+@pytest.mark.parametrize("shape", [(1, 3, 64, 64), (2, 3, 37, 61), (1, 3, 5, 7)])
+def test_winograd_form_equals_the_plain_forward(shape: tuple[int, ...]) -> None:
+    model = _calibrated()
+    x = torch.rand(*shape, generator=torch.Generator().manual_seed(2)) * 0.4
+    form = FusedAttentionUNet(model, torch.float32, winograd=True)
+    assert form.winograd and form.layout == torch.contiguous_format
+    with torch.inference_mode():
+        out = form(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, _reference(model, x), rtol=0, atol=1e-4)
+    # bf16 has no Winograd form: the oneDNN one is built
+    assert not FusedAttentionUNet(model, torch.bfloat16, winograd=True).winograd
 
 
 @requires_native_bf16

@@ -1,0 +1,167 @@
+"""3x3 convolutions by Winograd's algorithm (NNPACK), for CPUs where it beats oneDNN.
+
+On a CPU without AVX-512 (or with oneDNN held to AVX2) a direct fp32 convolution already
+runs near the cores' peak, so the only way to go faster is fewer multiplications. NNPACK,
+built into PyTorch's CPU wheels, computes stride-1 3x3 convolutions by Winograd's minimal
+filtering (F(6x6, 3x3): about a fifth of the multiplications), with AVX2 kernels. Its
+outputs differ from a direct convolution by float rounding only (relative 1e-6 to 1e-5).
+
+Nothing here decides whether it is used: enhancement (backend ``winograd``) and training
+(``train.winograd``) time it against the other paths on the machine and keep it only where
+it is faster (:mod:`egan_core.enhance.backends`, :mod:`egan_core.training.precision`).
+
+Training needs the gradients too: the gradient with respect to the input of a stride-1
+convolution is itself a stride-1 convolution (with the kernels flipped and their in/out
+channels swapped), so it also runs on NNPACK; the weight gradient stays PyTorch's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: The largest zero padding (per side) a swapped 3x3 convolution may have.
+MAX_PADDING = 2
+#: Smaller feature maps take the direct convolution: Winograd's 8x8 input tiles cost more
+#: than they save there (a 16x16 map with 512 channels ran 3x slower than oneDNN, AVX2).
+MIN_PIXELS = 1024
+_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar("egan_winograd", default=False)
+
+
+@functools.cache
+def _nnpack_ready() -> bool:
+    # _nnpack_available() also initialises NNPACK; its convolutions fail until it has run
+    try:
+        return bool(torch.backends.nnpack.is_available())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def available(device: torch.device | str = "cpu") -> bool:
+    """Whether Winograd convolutions can run on ``device`` (a CPU with NNPACK, x86 AVX2)."""
+    return torch.device(device).type == "cpu" and _nnpack_ready()
+
+
+def _forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+             padding: int) -> torch.Tensor:
+    # one image at a time: NNPACK's batched path (its training algorithm) measured slower
+    # than oneDNN on most layers, its single-image (inference) path faster
+    x, weight, pads = x.contiguous(), weight.contiguous(), [padding] * 4
+    if x.shape[0] == 1:
+        return torch._nnpack_spatial_convolution(x, weight, bias, pads)
+    return torch.cat([torch._nnpack_spatial_convolution(x[i:i + 1], weight, bias, pads)
+                      for i in range(x.shape[0])])
+
+
+class _WinogradConv(torch.autograd.Function):
+    """``conv2d(x, weight, bias, padding)``, stride 1, forward and input gradient on NNPACK."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                padding: int) -> torch.Tensor:
+        ctx.padding = padding
+        ctx.has_bias = bias is not None
+        # a frozen network (the VGG of the feature losses) needs no weight gradient, so
+        # its input need not be kept
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight)
+        return _forward(x, weight, bias, padding)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            flipped = weight.flip(2, 3).transpose(0, 1)
+            grad_x = _forward(grad, flipped, None, weight.shape[-1] - 1 - ctx.padding)
+        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
+            _, grad_w, grad_b = torch.ops.aten.convolution_backward(
+                grad, x, weight, [weight.shape[0]] if ctx.has_bias else None,
+                [1, 1], [ctx.padding] * 2, [1, 1], False, [0, 0], 1,
+                [False, ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]])
+        return grad_x, grad_w, grad_b, None
+
+
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           padding: int = 1) -> torch.Tensor:
+    """A stride-1 ``F.conv2d`` of fp32 CPU tensors by NNPACK (differentiable)."""
+    return _WinogradConv.apply(x, weight, bias, padding)
+
+
+def eligible(module: nn.Module) -> bool:
+    """Whether ``module`` is a convolution NNPACK computes: 3x3, stride 1, zero padding."""
+    if type(module) is not nn.Conv2d:
+        return False
+    pad = module.padding
+    return (module.kernel_size == (3, 3) and module.stride == (1, 1) and module.dilation == (1, 1)
+            and module.groups == 1 and module.padding_mode == "zeros" and isinstance(pad, tuple)
+            and pad[0] == pad[1] and 0 <= pad[0] <= MAX_PADDING)
+
+
+@contextlib.contextmanager
+def enabled(on: bool = True) -> Iterator[None]:
+    """Within this block (this thread or task), :class:`WinogradConv2d` layers use NNPACK.
+
+    Outside it they are ordinary convolutions, so a network shared between runs (the
+    feature losses' cached VGG) can be swapped once and used both ways.
+    """
+    token = _ENABLED.set(on)
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
+
+
+def large_enough(x: torch.Tensor) -> bool:
+    """Whether ``x``'s feature maps have at least :data:`MIN_PIXELS` pixels."""
+    return x.shape[-1] * x.shape[-2] >= MIN_PIXELS
+
+
+def active(x: torch.Tensor) -> bool:
+    """Whether a 3x3 convolution of ``x`` takes NNPACK here: inside :func:`enabled`, on an
+    fp32 CPU tensor of at least :data:`MIN_PIXELS` pixels, outside autocast."""
+    return (_ENABLED.get() and x.dtype == torch.float32 and x.device.type == "cpu"
+            and large_enough(x) and not torch.is_autocast_enabled("cpu"))
+
+
+class WinogradConv2d(nn.Conv2d):
+    """An ``nn.Conv2d`` (same parameters and state dict) that runs on NNPACK when asked.
+
+    Inside :func:`enabled`, fp32 CPU tensors outside autocast take :func:`conv2d`;
+    anything else (outside the block, bf16, CUDA, autocast regions) the ordinary
+    convolution, so a swapped network still runs anywhere.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if active(x) and self.weight.dtype == torch.float32:
+            padding = self.padding[0]
+            assert isinstance(padding, int)
+            return conv2d(x, self.weight, self.bias, padding)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+def _convs(module: nn.Module) -> Iterator[nn.Module]:
+    return (m for m in module.modules() if eligible(m))
+
+
+def use_winograd(module: nn.Module) -> int:
+    """Make every eligible 3x3 convolution of ``module`` a :class:`WinogradConv2d`, in place.
+
+    Parameters, buffers, hooks and state-dict keys are unchanged, and so is what it
+    computes outside :func:`enabled`. Returns how many were swapped (0 where NNPACK is not
+    available: nothing changes then).
+    """
+    if not available():
+        return 0
+    count = 0
+    for conv in list(_convs(module)):
+        conv.__class__ = WinogradConv2d
+        count += 1
+    return count
