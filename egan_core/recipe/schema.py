@@ -150,8 +150,8 @@ class TrainSpec:
     channels_last: bool | str = key(
         "auto", "auto | true | false: channels_last memory format; auto measures it", AUTO_OR_BOOL)
     winograd: bool | str = key(
-        "auto", "auto | true | false: 3x3 convolutions by Winograd's algorithm (NNPACK; fp32, CPU);"
-                " auto measures it", AUTO_OR_BOOL)
+        "auto", "auto | true | false: 3x3 convolutions by Winograd's algorithm (NNPACK; fp32, CPU,"
+                " not with train.compile); auto measures it", AUTO_OR_BOOL)
     compile: bool = key(False, "torch.compile the generator", bool)
 
 

@@ -86,5 +86,6 @@ def test_generator_precision_probe(name: str) -> None:
     from egan_core.training.precision import _probe
 
     timings = _probe(_build(REGISTRIES.generators.get(name)), torch.device("cpu"),
-                     [("fp32", False), ("fp32", True)], size=24)
-    assert set(timings) == {"fp32", "fp32+channels_last"} and all(t > 0 for t in timings.values())
+                     [("fp32", False, False), ("fp32", True, False), ("fp32", False, True)], size=40)
+    assert set(timings) == {"fp32", "fp32+channels_last", "fp32+winograd"}
+    assert all(t > 0 for t in timings.values())
