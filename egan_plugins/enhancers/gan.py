@@ -29,7 +29,7 @@ def default_checkpoint() -> Path:
 
 def gan_enhancer(checkpoint: str | None = None, precision: Literal["auto", "fp32", "bf16"] = "auto",
                  tile: int | None = None, device: torch.device | None = None,
-                 backend: Literal["auto", "eager", "channels_last", "fused", "compile",
+                 backend: Literal["auto", "eager", "channels_last", "fused", "winograd", "compile",
                                   "onnxruntime"] = "auto") -> GeneratorRunner:
     """Enhance with a generator.
 

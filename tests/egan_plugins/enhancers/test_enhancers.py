@@ -119,3 +119,15 @@ def test_denoise_at_its_defaults_removes_the_noise_clahe_amplified() -> None:
     assert _psnr(chained, target) > _psnr(alone, target) + 1.0
     # a strength set by hand is still used as given
     assert Denoise(h=3.0, h_color=2.0).strengths(alone) == (3.0, 2.0)
+
+
+def test_the_gan_enhancer_offers_every_backend() -> None:
+    """``--enhancer gan:backend=NAME`` is checked against the factory's signature, so its
+    choices must be the runner's (a new backend once went missing here)."""
+    import typing
+
+    from egan_core.enhance.backends import BACKENDS
+    from egan_plugins.enhancers.gan import gan_enhancer
+
+    choices = typing.get_args(typing.get_type_hints(gan_enhancer)["backend"])
+    assert set(choices) == set(BACKENDS)
