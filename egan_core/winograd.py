@@ -147,10 +147,6 @@ class WinogradConv2d(nn.Conv2d):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-def _convs(module: nn.Module) -> Iterator[nn.Module]:
-    return (m for m in module.modules() if eligible(m))
-
-
 def use_winograd(module: nn.Module) -> int:
     """Make every eligible 3x3 convolution of ``module`` a :class:`WinogradConv2d`, in place.
 
@@ -160,8 +156,7 @@ def use_winograd(module: nn.Module) -> int:
     """
     if not available():
         return 0
-    count = 0
-    for conv in list(_convs(module)):
+    convs = [m for m in module.modules() if eligible(m)]
+    for conv in convs:
         conv.__class__ = WinogradConv2d
-        count += 1
-    return count
+    return len(convs)

@@ -46,13 +46,18 @@ def write_weights(checkpoint: Path, out: Path, *, half: bool, source: str,
     print(f"wrote {out} ({size:.1f} MiB, step {state['step']}, {len(weights)} tensors)")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def weights_cli(description: str, out: Path, *, half: bool, source: str, expect: str | None = None) -> None:
+    """``SCRIPT CHECKPOINT [--out FILE]``: the command line the shipped models' scripts share."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("checkpoint", type=Path)
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=out)
     args = ap.parse_args()
-    write_weights(args.checkpoint, args.out, half=True,
-                  source="egan recipes/distill_official.yaml (see MODEL.md)")
+    write_weights(args.checkpoint, args.out, half=half, expect=expect, source=source)
+
+
+def main() -> None:
+    weights_cli(__doc__.splitlines()[0], OUT, half=True,
+                source="egan recipes/distill_official.yaml (see MODEL.md)")
 
 
 if __name__ == "__main__":

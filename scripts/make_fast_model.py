@@ -9,23 +9,18 @@ in float32: the file is 1.4 MB either way, and float16 would cost PSNR for nothi
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_default_model import write_weights  # noqa: E402
+from make_default_model import weights_cli  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "fast.safetensors"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("checkpoint", type=Path)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    write_weights(args.checkpoint, args.out, half=False, expect="fast_grid",
-                  source="egan recipes/distill_fast.yaml (see MODEL.md)")
+    weights_cli(__doc__.splitlines()[0], OUT, half=False, expect="fast_grid",
+                source="egan recipes/distill_fast.yaml (see MODEL.md)")
 
 
 if __name__ == "__main__":

@@ -9,24 +9,19 @@ are for research use only (MODEL.md, *Zero-reference zoo*).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_default_model import write_weights  # noqa: E402
+from make_default_model import weights_cli  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "zero_dce_pp.safetensors"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("checkpoint", type=Path)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    write_weights(args.checkpoint, args.out, half=False, expect="zero_dce_pp",
-                  source="egan recipes/zero_dce_pp.yaml, 128 px CPU shortening, SICE (CC BY-NC 4.0; "
-                         "research only; see MODEL.md)")
+    weights_cli(__doc__.splitlines()[0], OUT, half=False, expect="zero_dce_pp",
+                source="egan recipes/zero_dce_pp.yaml, 128 px CPU shortening, SICE (CC BY-NC 4.0; "
+                       "research only; see MODEL.md)")
 
 
 if __name__ == "__main__":

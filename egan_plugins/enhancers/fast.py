@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from egan_core.errors import EganError, UsageError
+from egan_core.errors import UsageError
 from egan_core.model_loading import load_generator
+from egan_plugins.enhancers.gan import checkpoint_or_shipped
 
 #: The model ``fast`` uses without ``checkpoint``.
 FAST_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "fast.safetensors"
@@ -60,10 +61,5 @@ def fast_enhancer(checkpoint: str | None = None, device: torch.device | None = N
     Raises:
         EganError: no checkpoint given and the shipped weights are missing.
     """
-    if checkpoint is None:
-        if not FAST_WEIGHTS.is_file():
-            raise EganError(f"the fast model's weights are missing ({FAST_WEIGHTS}); pass --checkpoint")
-        path = FAST_WEIGHTS
-    else:
-        path = Path(checkpoint)
+    path = checkpoint_or_shipped(checkpoint, FAST_WEIGHTS, "the fast model's")
     return FastRunner(load_generator(path), device or torch.device("cpu"))

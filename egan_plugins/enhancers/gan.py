@@ -27,6 +27,20 @@ def default_checkpoint() -> Path:
     return DEFAULT_WEIGHTS
 
 
+def checkpoint_or_shipped(checkpoint: str | None, shipped: Path, what: str) -> Path:
+    """``checkpoint`` as a path, or the ``shipped`` weights file when it is None (the
+    enhancers that ship their own model share this).
+
+    Raises:
+        EganError: no checkpoint given and ``shipped`` is missing; names ``what`` weights.
+    """
+    if checkpoint is not None:
+        return Path(checkpoint)
+    if not shipped.is_file():
+        raise EganError(f"{what} weights are missing ({shipped}); pass --checkpoint")
+    return shipped
+
+
 def gan_enhancer(checkpoint: str | None = None, precision: Literal["auto", "fp32", "bf16"] = "auto",
                  tile: int | None = None, device: torch.device | None = None,
                  backend: Literal["auto", "eager", "channels_last", "fused", "winograd", "compile",

@@ -12,8 +12,9 @@ from typing import Literal
 import torch
 
 from egan_core.enhance.runtime import GeneratorRunner
-from egan_core.errors import EganError, UsageError
+from egan_core.errors import UsageError
 from egan_core.model_loading import load_generator
+from egan_plugins.enhancers.gan import checkpoint_or_shipped
 
 #: The model ``zero_dce_pp`` uses without ``checkpoint``.
 ZERO_DCE_PP_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "zero_dce_pp.safetensors"
@@ -36,13 +37,7 @@ def zero_dce_pp_enhancer(checkpoint: str | None = None, scale_factor: int = 12,
     """
     if scale_factor < 1:
         raise UsageError(f"scale_factor must be >= 1, got {scale_factor}")
-    if checkpoint is None:
-        if not ZERO_DCE_PP_WEIGHTS.is_file():
-            raise EganError(f"the zero_dce_pp weights are missing ({ZERO_DCE_PP_WEIGHTS}); pass --checkpoint")
-        path = ZERO_DCE_PP_WEIGHTS
-    else:
-        path = Path(checkpoint)
-    generator = load_generator(path)
+    generator = load_generator(checkpoint_or_shipped(checkpoint, ZERO_DCE_PP_WEIGHTS, "the zero_dce_pp"))
     if not hasattr(generator, "scale_factor"):
         raise UsageError(f"enhancer 'zero_dce_pp' needs a zero_dce_pp generator, got "
                          f"{type(generator).__name__}; use enhancer 'gan' for other generators")
