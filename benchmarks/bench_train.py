@@ -5,8 +5,11 @@ local D step with 1 + 5 patches). Several implementations of the same step, on t
 initial weights and batch, timed interleaved in one run so machine noise hits all alike:
 
 - ``plain``: eager fp32 written the straightforward way (as the original code does it):
-  separate VGG calls for the enhanced and low images and for each patch, one local-D call
-  per patch, D(real) recomputed in the D step, gradients flowing into D during G's backward;
+  separate VGG calls for the enhanced and low images and for each patch, each running the
+  VGG through conv5_3 whatever tap the loss reads (the original ``Vgg16.forward`` computes
+  relu5_2 and conv5_3 before choosing ``relu5_1``), one local-D call per patch, D(real)
+  recomputed in the D step, gradients flowing into D during G's backward, and the
+  original's optimizer (``torch.optim.Adam`` with its per-parameter loop);
 - ``egan fp32``, ``egan fp32+channels_last``: egan's step (batched patches, the low
   image's VGG features computed without a graph, D frozen for G, one D(real));
 - ``egan bf16``, ``egan bf16+channels_last``: the same with bf16 autocast; only where the
@@ -16,9 +19,9 @@ initial weights and batch, timed interleaved in one run so machine noise hits al
 - ``auto``: what ``train.precision: auto`` / ``channels_last: auto`` resolve to here (the
   same probe ``egan run`` uses), named in the last lines.
 
-All use the optimizers ``build_parts`` makes (fused Adam on CPU/CUDA) and the feature
-loss module itself (VGG weights prepared once in the computing dtype and layout), so those
-gains are in the ``plain`` baseline too and the ratios do not count them.
+egan's paths use the optimizers ``build_parts`` makes (fused Adam on CPU/CUDA); all paths
+use the same VGG module (weights prepared once in the computing dtype and layout, a gain
+the ratios do not count).
 
 Prints images/s, the ratios against ``plain``, the CPU, and the relative loss difference of
 the bf16 paths (bf16 must keep losses within tolerance). Run:
@@ -38,14 +41,14 @@ import torch
 
 from egan_core import get_registries, load_recipe
 from egan_core.hardware import cpu_features, native_bf16
-from egan_core.losses import LossContext
 from egan_core.tensors import attention_map
 from egan_core.training.build import build_parts
-from egan_core.training.precision import resolve_precision
-from egan_core.training.step import Parts, gan_step
+from egan_core.training.precision import probe_size, resolve_precision
+from egan_core.training.step import Parts, gan_step, losses_objective
 from egan_core.winograd import available as winograd_available
 from egan_core.winograd import enabled as winograd_enabled
 from egan_core.winograd import use_winograd
+from egan_plugins.losses.feature import normalised_mse
 
 RECIPE = {
     "name": "bench",
@@ -55,6 +58,21 @@ RECIPE = {
     "losses": {"relu5_1": {"weight": 1.0}},
     "vgg": {"weights": "none"},
 }
+
+
+#: What the original ``Vgg16.forward`` computes for the paper's ``relu5_1`` loss: every layer
+#: up to conv5_3 (relu5_1 is what the loss reads).
+ORIGINAL_TAPS = ("relu5_1", "relu5_3")
+
+
+def _original_optimizers(parts: Parts) -> dict[str, torch.optim.Optimizer]:
+    """The original code's optimizers: ``torch.optim.Adam`` with its per-parameter loop."""
+    out: dict[str, torch.optim.Optimizer] = {}
+    for name, opt in parts.optimizers.items():
+        group = opt.param_groups[0]
+        out[name] = torch.optim.Adam(group["params"], lr=group["lr"], betas=group["betas"],
+                                     foreach=False, fused=False)
+    return out
 
 
 def _plain_step(parts: Parts, batch: dict[str, torch.Tensor], gen: torch.Generator) -> dict[str, float]:
@@ -72,8 +90,8 @@ def _plain_step(parts: Parts, batch: dict[str, torch.Tensor], gen: torch.Generat
     g_local = sum(((d.local_d(f) - 1) ** 2).mean() for f, _, _ in crops) / len(crops)
 
     def feat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        ctx = LossContext(low=b, input=b, enhanced=a, normal=b, attention=b, latent=b)
-        return vgg_loss(ctx)  # image term only: no patches in this context
+        # the original's compute_vgg_loss: its VGG runs through conv5_3 for either image
+        return normalised_mse(vgg_loss.vgg(a, ORIGINAL_TAPS)[0], vgg_loss.vgg(b, ORIGINAL_TAPS)[0])
 
     vgg = feat(enhanced, low) + sum(feat(f, lo) for f, _, lo in crops) / len(crops)
     g_total = g_global + g_local + vgg
@@ -128,10 +146,15 @@ def main() -> None:
         combos.append(("fp32", False, True))
     if native or args.all:
         combos += [("bf16", False, False), ("bf16", True, False)]
+    # as `egan run` resolves it: the run's batch and losses in the probe (this also puts
+    # Winograd in its one-image-per-thread mode for batches, before its first convolution)
     choice = resolve_precision("auto", "auto", cpu, base.generator,
-                               model_key='attention_unet:{"base_channels": 32}')
+                               model_key='attention_unet:{"base_channels": 32}',
+                               batch=recipe.data.batch_size, objective=losses_objective(base.losses),
+                               probe_size=probe_size(RECIPE["data"]["size"]))
     names = ["plain"] + [f"egan {_label(*c)}" for c in combos]
     variants = {name: copy.deepcopy(base) for name in names}
+    variants["plain"].optimizers = _original_optimizers(variants["plain"])
     settings = dict(zip(names[1:], combos, strict=True))
     for name, (_, cl, wg) in settings.items():
         if cl:

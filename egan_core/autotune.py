@@ -25,9 +25,10 @@ _FILE = "autotune.json"
 #: Cache entries kept on disk (the oldest go first).
 MAX_ENTRIES = 256
 #: Revision of the measured code paths, part of every key: raised when a candidate's
-#: implementation changes (2: Winograd convolutions), so decisions timed on the old code
+#: implementation changes (2: Winograd convolutions; 3: the training probe's batch, losses
+#: and Winograd image threads), so decisions timed on the old code
 #: are measured again instead of trusted.
-REVISION = 2
+REVISION = 3
 
 
 def cache_dir() -> Path:

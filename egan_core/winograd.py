@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import functools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
@@ -44,6 +45,51 @@ def _nnpack_ready() -> bool:
         return False
 
 
+#: Whether the images of a batch run side by side on threads of our own (see
+#: :func:`image_threads`), and whether NNPACK's thread pool exists yet.
+_STATE = {"image_threads": False, "pool_made": False}
+_WORKERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def image_threads() -> bool:
+    """Run the images of a batch side by side, each on one thread, from now on in this process.
+
+    PyTorch creates NNPACK's thread pool once, at the process's first NNPACK convolution,
+    with as many threads as torch has then. By default egan lets that pool split each
+    image (best for one large image: enhancement). Training batches of small crops run
+    faster with one image per thread (measured with ``benchmarks/bench_train.py`` on 2
+    AVX2 cores: 1.51x against 1.31x the original step), which needs a pool of one thread,
+    so this must come before the first Winograd convolution. Returns whether the mode is
+    in effect (False when NNPACK is missing or its pool was already made).
+    """
+    if _STATE["image_threads"]:
+        return True
+    if _STATE["pool_made"] or not _nnpack_ready():
+        return False
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _nnpack(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 3, 3), None, [1, 1])
+    finally:
+        torch.set_num_threads(threads)
+    _STATE["image_threads"] = True
+    return True
+
+
+def thread_mode() -> str:
+    """``images`` (see :func:`image_threads`) or ``pool``: part of the autotune keys of
+    decisions that time Winograd, which differ between the two."""
+    return "images" if _STATE["image_threads"] else "pool"
+
+
+def _nnpack(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+            pads: list[int]) -> torch.Tensor:
+    _nnpack_ready()  # initialises NNPACK (cached)
+    _STATE["pool_made"] = True
+    with torch.no_grad():  # also on worker threads, whose grad mode is their own
+        return torch._nnpack_spatial_convolution(x, weight, bias, pads)
+
+
 def available(device: torch.device | str = "cpu") -> bool:
     """Whether Winograd convolutions can run on ``device`` (a CPU with NNPACK, x86 AVX2)."""
     return torch.device(device).type == "cpu" and _nnpack_ready()
@@ -53,11 +99,16 @@ def _forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
              padding: int) -> torch.Tensor:
     # one image at a time: NNPACK's batched path (its training algorithm) measured slower
     # than oneDNN on most layers, its single-image (inference) path faster
-    x, weight, pads = x.contiguous(), weight.contiguous(), [padding] * 4
-    if x.shape[0] == 1:
-        return torch._nnpack_spatial_convolution(x, weight, bias, pads)
-    return torch.cat([torch._nnpack_spatial_convolution(x[i:i + 1], weight, bias, pads)
-                      for i in range(x.shape[0])])
+    x, weight, pads = x.contiguous(), weight.contiguous(), [padding] * 2
+    n, threads = x.shape[0], torch.get_num_threads()
+    if n == 1:
+        return _nnpack(x, weight, bias, pads)
+    if _STATE["image_threads"] and threads > 1:
+        if threads not in _WORKERS:
+            _WORKERS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="egan-winograd")
+        jobs = [_WORKERS[threads].submit(_nnpack, x[i:i + 1], weight, bias, pads) for i in range(n)]
+        return torch.cat([job.result() for job in jobs])
+    return torch.cat([_nnpack(x[i:i + 1], weight, bias, pads) for i in range(n)])
 
 
 class _WinogradConv(torch.autograd.Function):

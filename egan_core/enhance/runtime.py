@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from egan_core import autotune
+from egan_core import autotune, winograd
 from egan_core.enhance.backends import (
     BACKENDS,
     PRECISIONS,
@@ -180,7 +180,7 @@ class GeneratorRunner:
                 built: dict[tuple[str, str], Forward]) -> tuple[str, str]:
         """The fastest candidate within MIN_PSNR of eager fp32 (cached per machine and model)."""
         key = "enhance|" + "|".join([machine_key(self.device), fingerprint(self.model),
-                                     ",".join(f"{b}:{p}" for b, p in pairs)])
+                                     ",".join(f"{b}:{p}" for b, p in pairs), winograd.thread_mode()])
 
         def measure() -> dict[str, Any]:
             sync = torch.cuda.synchronize if self.device.type == "cuda" else None

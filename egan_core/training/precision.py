@@ -6,8 +6,9 @@ about ten times slower on one without (PyTorch emulates it), channels_last helps
 CPUs and not others, and Winograd 3x3 convolutions (:mod:`egan_core.winograd`: fp32,
 NCHW) beat oneDNN's direct ones where those already run near peak (AVX2-only CPUs).
 ``auto`` therefore never assumes: bf16 is a candidate only where it is native, and a
-short timed probe (the generator's forward and backward on a small batch, each candidate
-timed alternately) picks the fastest. The result is cached per machine and model
+short timed probe (the generator's forward, the run's generator-side losses and their
+backward on a small batch of the run's batch size, each candidate timed alternately) picks
+the fastest. The result is cached per machine and model
 (:mod:`egan_core.autotune`), and the run log and the first record of ``metrics.jsonl`` say
 what was chosen and why.
 """
@@ -31,12 +32,25 @@ from egan_core.tensors import enhance_with
 from egan_core.winograd import available as winograd_available
 from egan_core.winograd import eligible as winograd_eligible
 from egan_core.winograd import enabled as winograd_enabled
-from egan_core.winograd import use_winograd
+from egan_core.winograd import image_threads, thread_mode, use_winograd
 
 #: The autocast dtype of each reduced precision (fp32 runs without autocast).
 AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
-#: Side of the probe batch (small: the probe must cost seconds, not minutes).
+#: Side of the probe images where the run's crop size is unknown (whole images).
 PROBE_SIZE = 96
+#: The largest probe side: the run's crops up to this size (Winograd's gain sits in the
+#: deep layers' maps, which a smaller probe shrinks below its threshold; a probe at 256 px
+#: costs about 30 s on 2 AVX2 cores, once per machine and model).
+MAX_PROBE_SIZE = 256
+#: The most images per probe step (two: what Winograd's image threads need to show).
+PROBE_BATCH = 2
+
+
+def probe_size(crop: Any) -> int:
+    """The probe's image side for a run whose dataset crops ``crop`` pixels (None: whole images)."""
+    if isinstance(crop, int) and not isinstance(crop, bool) and crop >= 32:
+        return min(crop, MAX_PROBE_SIZE)
+    return PROBE_SIZE
 #: bf16, channels_last or Winograd must beat the fp32 NCHW baseline by this factor to be chosen.
 MARGIN = 1.05
 #: A candidate: (precision, channels_last, winograd).
@@ -84,11 +98,17 @@ def bf16_warning(device: torch.device, features: CpuFeatures | None = None) -> s
             " use train.precision: auto")
 
 
+#: ``objective(input, enhanced, aux)``: the probe's loss, the run's generator-side losses
+#: (:func:`egan_core.training.step.losses_objective`; the feature losses' VGG follows the
+#: Winograd switch too), added to the output's mean square.
+Objective = Callable[[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor]
+
+
 def _probe(generator: nn.Module, device: torch.device, candidates: list[Candidate],
-           size: int) -> dict[str, float]:
-    """Seconds per forward + backward of ``generator`` for each candidate."""
+           size: int, batch: int = 1, objective: Objective | None = None) -> dict[str, float]:
+    """Seconds per forward + backward of ``generator`` (and ``objective``) per candidate."""
     gen = torch.Generator().manual_seed(0)
-    x = (torch.rand(1, 3, size, size, generator=gen) * 2 - 1).to(device)
+    x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     steps: dict[str, Callable[[], None]] = {}
     for precision, cl, wg in candidates:
@@ -97,20 +117,23 @@ def _probe(generator: nn.Module, device: torch.device, candidates: list[Candidat
         if wg:
             use_winograd(model)
         steps[_name(precision, cl, wg)] = _train_step(model, x.contiguous(memory_format=layout), device,
-                                                      AUTOCAST.get(precision), wg)
+                                                      AUTOCAST.get(precision), wg, objective)
     return autotune.timed_alternately(steps, rounds=3, sync=sync)
 
 
 def _train_step(model: nn.Module, inp: torch.Tensor, device: torch.device,
-                dtype: torch.dtype | None, winograd: bool = False) -> Callable[[], None]:
+                dtype: torch.dtype | None, winograd: bool = False,
+                objective: Objective | None = None) -> Callable[[], None]:
     """One forward and backward of ``model`` under autocast to ``dtype`` (None: fp32), run
     as the trainer runs it (:func:`egan_core.tensors.enhance_with`, any generator)."""
 
     def step() -> None:
         context = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
         with context, winograd_enabled(winograd):
-            out = enhance_with(model, inp, signed=True)[0]
+            out, aux = enhance_with(model, inp, signed=True)
             loss = out.float().square().mean()
+            if objective is not None:
+                loss = loss + objective(inp, out, aux).float()
             loss.backward()
         model.zero_grad(set_to_none=True)
 
@@ -124,7 +147,8 @@ def _name(precision: str, channels_last: bool, winograd: bool = False) -> str:
 def resolve_precision(precision: str, channels_last: bool | str, device: torch.device,
                       generator: nn.Module, model_key: str = "",
                       features: CpuFeatures | None = None, probe_size: int = PROBE_SIZE,
-                      winograd: bool | str = "auto") -> PrecisionChoice:
+                      winograd: bool | str = "auto", batch: int = 1,
+                      objective: Objective | None = None) -> PrecisionChoice:
     """Resolve ``train.precision`` / ``channels_last`` / ``winograd`` (any may be ``auto``) here.
 
     Args:
@@ -137,7 +161,13 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
         probe_size: side of the probe image.
         winograd: True, False or ``"auto"``: Winograd 3x3 convolutions, for fp32 in NCHW
             where :func:`egan_core.winograd.available` (True where it is not: ignored).
+        batch: images per probe step (the run's batch size, capped at
+            :data:`PROBE_BATCH`): Winograd runs the images of a batch side by side, so a
+            batch of one would hide it.
+        objective: the run's generator-side losses, timed with the generator (the feature
+            losses' VGG is often as costly as the generator itself).
     """
+    batch = max(1, min(batch, PROBE_BATCH))
     ok, why = native_bf16(device, features)
     precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if ok else ["fp32"])
     layouts = [bool(channels_last)] if channels_last != "auto" else [False, True]
@@ -151,6 +181,8 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
                 candidates.append((p, cl, False))
             if plain_fp32 and wg_ok:
                 candidates.append((p, cl, True))
+    if wg_ok and batch > 1 and any(c[2] for c in candidates):
+        image_threads()  # what a run with this batch does (before its first Winograd call)
     if len(candidates) == 1:
         p, cl, wg = candidates[0]
         if precision == "auto":
@@ -161,12 +193,13 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
                 reason = f"set in the recipe, though {why}"
         return PrecisionChoice(p, cl, reason, winograd=wg)
     key = "train|" + "|".join([machine_key(device), model_key or type(generator).__qualname__,
-                               json.dumps(candidates), str(probe_size)])
+                               json.dumps(candidates), str(probe_size), str(batch),
+                               "losses" if objective is not None else "output", thread_mode()])
 
     def measure() -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return {"timings": _probe(generator, device, candidates, probe_size)}
+            return {"timings": _probe(generator, device, candidates, probe_size, batch, objective)}
 
     timings = {k: float(v) for k, v in autotune.cached(key, measure)["timings"].items()}
     base_name = _name(*candidates[0])

@@ -56,6 +56,30 @@ def _check(name: str, value: torch.Tensor, step: int) -> None:
         )
 
 
+def loss_context(low: torch.Tensor, inp: torch.Tensor, normal: torch.Tensor,
+                 enhanced: torch.Tensor, aux: dict[str, torch.Tensor]) -> LossContext:
+    """The generator-side losses' view of one forward pass (``aux`` loses its attention and
+    latent entries, which become fields: the input's attention map and ``enhanced - input``
+    where the generator gives none)."""
+    attention = aux.pop("attention", None)
+    latent = aux.pop("latent", None)
+    return LossContext(low=low, input=inp, enhanced=enhanced, normal=normal,
+                       attention=attention_map(inp) if attention is None else attention,
+                       latent=enhanced - inp if latent is None else latent, aux=aux)
+
+
+def losses_objective(losses: list[tuple[str, nn.Module, float]]
+                     ) -> Callable[[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor]:
+    """``objective(input, enhanced, aux)``: the weighted sum of ``losses`` with the input as
+    every reference image (no patches): what the precision probe times beside the generator."""
+
+    def objective(inp: torch.Tensor, enhanced: torch.Tensor, aux: dict[str, torch.Tensor]) -> torch.Tensor:
+        ctx = loss_context(inp, inp, inp, enhanced, aux)
+        return sum((loss(ctx).float() * weight for _, loss, weight in losses), enhanced.new_zeros(()))
+
+    return objective
+
+
 def gan_step(
     parts: Parts,
     batch: dict[str, torch.Tensor],
@@ -81,11 +105,7 @@ def gan_step(
     terms: dict[str, torch.Tensor] = {}
     with autocast():
         enhanced, aux = enhance_with(parts.generator_fwd, inp, signed=True)
-        attention = aux.pop("attention", None)
-        latent = aux.pop("latent", None)
-        ctx = LossContext(low=low, input=inp, enhanced=enhanced, normal=normal,
-                          attention=attention_map(inp) if attention is None else attention,
-                          latent=enhanced - inp if latent is None else latent, aux=aux)
+        ctx = loss_context(low, inp, normal, enhanced, aux)
         if d is not None and parts.local_fwd is not None:
             coords = d.sample_patches(enhanced.shape[-2], enhanced.shape[-1], patch_gen)
             ctx.enhanced_patches = d.crop(enhanced, coords)

@@ -36,12 +36,12 @@ from egan_core.training.callbacks import (
 )
 from egan_core.training.optim import OptimizerStepper
 from egan_core.training.outputs import MetricsLog, TensorBoard
-from egan_core.training.precision import PrecisionChoice, bf16_warning, resolve_precision
+from egan_core.training.precision import PrecisionChoice, bf16_warning, probe_size, resolve_precision
 from egan_core.training.progress import ProgressReporter
 from egan_core.training.sampler import EpochBatchSampler
 from egan_core.training.schedule import learning_rate, total_epochs
 from egan_core.training.state import TrainingState, resume_state, save_state
-from egan_core.training.step import Parts, gan_step
+from egan_core.training.step import Parts, gan_step, losses_objective
 from egan_core.training.stopping import StopRequest
 from egan_core.winograd import enabled as winograd_enabled
 from egan_core.winograd import use_winograd
@@ -133,7 +133,10 @@ class _Run:
             key = f"{gen.name}:{json.dumps(thaw(gen.kwargs), sort_keys=True, default=str)}"
             # torch.compile traces the convolutions itself: no Winograd swap under it
             choice = resolve_precision(t.precision, t.channels_last, self.device, self.parts.generator,
-                                       model_key=key, winograd=False if t.compile else t.winograd)
+                                       model_key=key, winograd=False if t.compile else t.winograd,
+                                       batch=self.recipe.data.batch_size, probe_size=probe_size(
+                                           self.recipe.data.dataset.kwargs.get("size")),
+                                       objective=losses_objective(self.parts.losses))
         choice = broadcast_from_main(choice)
         assert choice is not None
         return choice

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -106,3 +108,36 @@ def test_the_feature_losses_vgg_follows_the_switch() -> None:
         with winograd.enabled():
             got = vgg(x, ["relu3_1"])[0]
     assert not torch.equal(got, ref) and _rel(got, ref) < 1e-4
+
+
+_IMAGE_THREADS = """
+import sys, torch, torch.nn.functional as F
+from egan_core import winograd
+torch.set_num_threads(2)
+first = sys.argv[1]
+if first == "conv":  # a Winograd convolution first: NNPACK's pool exists, the mode cannot change
+    winograd.conv2d(torch.randn(1, 2, 8, 8), torch.randn(2, 2, 3, 3))
+took = winograd.image_threads()
+gen = torch.Generator().manual_seed(0)
+x = torch.randn(3, 4, 20, 24, generator=gen, requires_grad=True)
+w = torch.randn(6, 4, 3, 3, generator=gen, requires_grad=True)
+got = winograd.conv2d(x, w, None, 1)
+got.square().sum().backward()
+gx, gw = x.grad.clone(), w.grad.clone()
+x.grad = w.grad = None
+F.conv2d(x, w, padding=1).square().sum().backward()
+rel = lambda a, b: float((a - b).abs().max() / b.abs().max())
+err = max(rel(got, F.conv2d(x, w, padding=1)), rel(gx, x.grad), rel(gw, w.grad))
+print(took, winograd.image_threads(), err < 1e-4)
+"""
+
+
+@needs_nnpack
+@pytest.mark.parametrize("first, expected", [("mode", "True True True"), ("conv", "False False True")])
+def test_image_threads_only_before_the_first_convolution_and_same_results(first: str, expected: str) -> None:
+    """The images of a batch on threads of their own: the same function and gradients; the
+    mode is taken only in a process whose NNPACK pool does not exist yet (a fresh one)."""
+    done = subprocess.run([sys.executable, "-c", _IMAGE_THREADS, first], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected.split()

@@ -14,8 +14,10 @@ import torch
 
 from egan_core import autotune, winograd
 from egan_core.hardware import CpuFeatures, native_bf16
+from egan_core.losses import LossContext
 from egan_core.testing import requires_native_bf16
-from egan_core.training.precision import bf16_warning, resolve_precision
+from egan_core.training.precision import PROBE_SIZE, bf16_warning, probe_size, resolve_precision
+from egan_core.training.step import losses_objective
 from egan_core.training.trainer import train
 from egan_plugins.networks.unet import AttentionUNet
 
@@ -187,3 +189,38 @@ def test_a_winograd_run_logs_it_and_resumes_exactly(tmp_path: Path, tiny_recipe:
     a, b = (torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["generator"]["state_dict"]
             for run in (whole, split))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_probe_runs_at_the_run_crop_size_up_to_256() -> None:
+    assert probe_size(320) == 256 and probe_size(128) == 128
+    assert probe_size(None) == PROBE_SIZE and probe_size(8) == PROBE_SIZE
+
+
+class _Seen(torch.nn.Module):
+    """A loss that records the batches it was given (the probe must time the run's losses)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, ...]] = []
+
+    def forward(self, ctx: LossContext) -> torch.Tensor:
+        self.shapes.append(tuple(ctx.enhanced.shape))
+        return (ctx.enhanced - ctx.low).abs().mean()
+
+
+def test_the_probe_times_the_run_losses_on_its_batch() -> None:
+    autotune.forget()
+    seen = _Seen()
+    choice = resolve_precision("auto", "auto", CPU, AttentionUNet(base_channels=4), model_key="t-obj",
+                               features=AVX2, probe_size=32, batch=3,
+                               objective=losses_objective([("seen", seen, 1.0)]))
+    assert len(choice.timings) >= 2 and seen.shapes
+    assert set(seen.shapes) == {(2, 3, 32, 32)}  # the batch is capped at PROBE_BATCH = 2
+
+
+def test_losses_objective_is_the_weighted_sum_with_the_input_as_reference() -> None:
+    gen = torch.Generator().manual_seed(0)
+    inp, out = torch.rand(2, 3, 8, 8, generator=gen), torch.rand(2, 3, 8, 8, generator=gen)
+    objective = losses_objective([("a", _Seen(), 2.0), ("b", _Seen(), 0.5)])
+    expected = 2.5 * (out - inp).abs().mean()
+    torch.testing.assert_close(objective(inp, out, {}), expected)
