@@ -81,6 +81,17 @@ class HasInferenceForm(Protocol):
 
 
 @runtime_checkable
+class WritesOnnx(Protocol):
+    """Optional: write the generator's own ONNX graph, ``[0, 1] image -> clamped [0, 1]
+    enhanced image`` (input and output named as given), for ``egan export --format onnx``,
+    where a traced forward would be slow in onnxruntime (``fast_grid``: a banded ``Scan``).
+    ``egan export`` still checks the written file against the PyTorch model."""
+
+    def write_onnx(self, path: str, example: torch.Tensor, dynamic: bool, opset: int,
+                   input_name: str, output_name: str) -> None: ...
+
+
+@runtime_checkable
 class ReadsForeignWeights(Protocol):
     """Optional, on the registered class: build the generator from another code base's
     state dict (the original EnlightenGAN, Zero-DCE, SCI releases), so ``--checkpoint``

@@ -23,11 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from egan_core.contracts import pad_multiple
+from egan_core.contracts import WritesOnnx, pad_multiple
 from egan_core.errors import EganError, UsageError, first_line
 from egan_core.export_formats import (
     FORMATS,
     INPUT_NAME,
+    OPSET,
     OUTPUT_NAME,
     Format,
     load_runner,
@@ -226,7 +227,11 @@ def export_model(checkpoint: str | Path | None, recipe: str | Path | None, fmt: 
     else:
         example = check_image(*shape)
         sizes = [(1, *shape)]
-    exporter = write_onnx if fmt == "onnx" else write_torchscript
+    if fmt == "onnx" and isinstance(generator, WritesOnnx):
+        def exporter(_: nn.Module, example: torch.Tensor, dynamic: bool, path: str) -> None:
+            generator.write_onnx(path, example, dynamic, OPSET, INPUT_NAME, OUTPUT_NAME)
+    else:
+        exporter = write_onnx if fmt == "onnx" else write_torchscript
     result: dict[str, float] = {}
 
     def write(tmp: str) -> None:
