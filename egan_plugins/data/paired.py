@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,24 @@ def _by_stem(folder: Path) -> dict[str, Path]:
     for path in list_images([folder]):
         out.setdefault(path.relative_to(folder).with_suffix("").as_posix(), path)
     return out
+
+
+def _repeats(repeat: Any, keys: list[str], section: str) -> Callable[[str], int]:
+    """``times(key)``: how often the pair ``key`` is listed, from ``{sub-folder: times}``."""
+    if not isinstance(repeat, dict):
+        raise RecipeError(f"{section}.repeat must be a mapping {{sub-folder: times}}, got {repeat!r}")
+    repeat = {str(folder).strip("/"): times for folder, times in repeat.items()}
+    for folder, times in repeat.items():
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise RecipeError(f"{section}.repeat.{folder} must be a whole number >= 1, got {times!r}")
+        if not any(k.startswith(f"{folder}/") for k in keys):
+            raise RecipeError(f"{section}.repeat names '{folder}', but no {section} pair is in a"
+                              " sub-folder of that name; use a folder under the input folder")
+
+    def times(key: str) -> int:
+        return max((n for folder, n in repeat.items() if key.startswith(f"{folder}/")), default=1)
+
+    return times
 
 
 class PairedDataset(EpochDataset):
@@ -48,6 +67,11 @@ class PairedDataset(EpochDataset):
         split: ``train`` (every stem but the holdout ones) or ``holdout`` (only those).
         cache: keep decoded pairs in memory (8-bit, per process): small sets of large
             photos then cost one decode each instead of one per sample.
+        repeat: ``{sub-folder: times}``: the pairs under ``<input_dir>/<sub-folder>/`` are
+            listed that many times per epoch (each draw with its own flips), so that a
+            small set that matters more (the `fast` model's official EnlightenGAN pairs
+            among many teacher-labelled ones) weighs more in the loss. Cached pairs are
+            decoded once however often they repeat.
         seed: injected by the engine.
         section: injected: the recipe block this dataset sits in (``data`` or
             ``validation``), so errors name the keys as the recipe wrote them.
@@ -56,7 +80,8 @@ class PairedDataset(EpochDataset):
     def __init__(self, root: str = "data", input_dir: str = "low", target_dir: str = "high",
                  size: int | None = 320, zoom: bool = False, flip: bool = True,
                  holdout: tuple[str, ...] = (), split: str = "train", cache: bool = False,
-                 seed: int = 0, section: str = "data", resize: bool = False) -> None:
+                 seed: int = 0, section: str = "data", resize: bool = False,
+                 repeat: dict[str, int] | None = None) -> None:
         super().__init__(seed)
         if split not in SPLITS:
             raise RecipeError(f"{section}.split must be one of {', '.join(SPLITS)}, got '{split}'")
@@ -69,7 +94,7 @@ class PairedDataset(EpochDataset):
         if self.resize and zoom:
             raise RecipeError(f"{section}.resize and {section}.zoom exclude each other")
         self.cache = cache
-        self._decoded: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._decoded: dict[Path, tuple[torch.Tensor, torch.Tensor]] = {}
         folders = [self.root / input_dir, self.root / target_dir]
         for folder in folders:
             if not folder.is_dir():
@@ -92,24 +117,26 @@ class PairedDataset(EpochDataset):
             warnings.warn(f"{unmatched} images in '{folders[0]}' / '{folders[1]}' have no"
                           " partner with the same file stem and are ignored", UserWarning,
                           stacklevel=2)
-        self.pairs: list[tuple[Path, Path]] = [(inputs[k], targets[k]) for k in keep]
+        times = _repeats(repeat or {}, keep, section)
+        self.pairs: list[tuple[Path, Path]] = [(inputs[k], targets[k]) for k in keep
+                                               for _ in range(times(k))]
         self.num_upscaled = 0 if self.size is None or self.resize else warn_small_images(
             [p for p, _ in self.pairs], self.size, self.zoom, f"'{folders[0]}'"
         )
 
     def _pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Input and size-matched target in [0, 1], from the cache when enabled."""
-        if index in self._decoded:
-            low8, target8 = self._decoded[index]
-            return low8.float() / 255, target8.float() / 255
         in_path, target_path = self.pairs[index]
+        if in_path in self._decoded:
+            low8, target8 = self._decoded[in_path]
+            return low8.float() / 255, target8.float() / 255
         low, target = read_image(in_path), read_image(target_path)
         target = resize(target, *low.shape[-2:])
         if self.resize:  # deterministic, so done before caching
             assert self.size is not None
             low, target = resize(low, self.size, self.size), resize(target, self.size, self.size)
         if self.cache:
-            self._decoded[index] = ((low * 255).round().to(torch.uint8),
+            self._decoded[in_path] = ((low * 255).round().to(torch.uint8),
                                     (target * 255).round().to(torch.uint8))
             return self._pair(index)
         return low, target

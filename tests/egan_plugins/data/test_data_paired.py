@@ -157,3 +157,41 @@ def test_flips_are_shared_and_resize_excludes_zoom(tmp_path: Path) -> None:
         torch.testing.assert_close(item["normal"], -item["input"], atol=3 / 255, rtol=0)
     with pytest.raises(RecipeError, match="zoom"):
         PairedDataset(root=str(root), size=16, resize=True, zoom=True)
+
+
+# ``repeat``: a sub-folder's pairs listed more often per epoch.
+
+
+def _nested(root: Path) -> Path:
+    """low/ and high/ with pairs in two sub-folders: official/ (1 pair) and labelled/ (3)."""
+    for i, (sub, stem) in enumerate([("official", "o"), ("labelled", "a"), ("labelled", "b"),
+                                     ("labelled", "c")]):
+        rgb = np.random.default_rng(i).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+        for side, image in (("low", rgb), ("high", 255 - rgb)):
+            (root / side / sub).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(root / side / sub / f"{stem}.png")
+    return root
+
+
+def test_repeat_lists_a_sub_folder_more_often_and_decodes_it_once(tmp_path: Path) -> None:
+    root = _nested(tmp_path)
+    plain = PairedDataset(root=str(root), size=16, resize=True)
+    assert len(plain) == 4
+    ds = PairedDataset(root=str(root), size=16, resize=True, cache=True, repeat={"official/": 3})
+    assert len(ds) == 6
+    assert sorted(p.stem for p, _ in ds.pairs) == ["a", "b", "c", "o", "o", "o"]
+    for i in range(len(ds)):
+        item = ds[i]
+        torch.testing.assert_close(item["normal"], -item["input"], atol=3 / 255, rtol=0)
+    assert len(ds._decoded) == 4  # the repeated pair was decoded once
+
+
+@pytest.mark.parametrize("repeat, words", [
+    ({"nowhere": 2}, "data.repeat names 'nowhere', but no data pair is in a sub-folder"),
+    ({"official": 0}, "data.repeat.official must be a whole number >= 1, got 0"),
+    ({"official": 1.5}, "data.repeat.official must be a whole number >= 1, got 1.5"),
+    (["official"], "data.repeat must be a mapping"),
+])
+def test_repeat_errors_name_the_key(tmp_path: Path, repeat: object, words: str) -> None:
+    with pytest.raises(RecipeError, match=words.replace(".", r"\.").replace("(", r"\(")):
+        PairedDataset(root=str(_nested(tmp_path)), size=16, repeat=repeat)  # type: ignore[arg-type]
