@@ -131,6 +131,7 @@ class _Run:
         self.precision_warning = bf16_warning(self.device) if t.precision == "bf16" else None
         if self.is_main:
             key = f"{gen.name}:{json.dumps(thaw(gen.kwargs), sort_keys=True, default=str)}"
+            key += "|losses:" + ",".join(name for name, _, _ in self.parts.losses)  # they are timed too
             # torch.compile traces the convolutions itself: no Winograd swap under it
             choice = resolve_precision(t.precision, t.channels_last, self.device, self.parts.generator,
                                        model_key=key, winograd=False if t.compile else t.winograd,
