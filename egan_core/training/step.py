@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -71,11 +72,28 @@ def loss_context(low: torch.Tensor, inp: torch.Tensor, normal: torch.Tensor,
 def losses_objective(losses: list[tuple[str, nn.Module, float]]
                      ) -> Callable[[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor]:
     """``objective(input, enhanced, aux)``: the weighted sum of ``losses`` with the input as
-    every reference image (no patches): what the precision probe times beside the generator."""
+    every reference image (no patches): what the precision probe times beside the generator.
+
+    It runs copies of the losses, so the probe leaves no trace in the run's own (a loss may
+    keep state). A loss that cannot run on the probe's batch (it needs the real targets,
+    say) is left out of the timing rather than stopping the run: training reports it.
+    """
+    copies: list[tuple[nn.Module, float]] = []  # made at the first call (a cached probe makes none)
+    failed: list[nn.Module] = []
 
     def objective(inp: torch.Tensor, enhanced: torch.Tensor, aux: dict[str, torch.Tensor]) -> torch.Tensor:
+        if not copies:
+            copies.extend((copy.deepcopy(loss), weight) for _, loss, weight in losses)
         ctx = loss_context(inp, inp, inp, enhanced, aux)
-        return sum((loss(ctx).float() * weight for _, loss, weight in losses), enhanced.new_zeros(()))
+        total = enhanced.new_zeros((), dtype=torch.float32)
+        for loss, weight in copies:
+            if loss in failed:
+                continue
+            try:
+                total = total + loss(ctx).float() * weight
+            except Exception:  # noqa: BLE001 - a timing probe; the run itself raises it
+                failed.append(loss)
+        return total
 
     return objective
 

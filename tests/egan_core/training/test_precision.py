@@ -197,25 +197,36 @@ def test_the_probe_runs_at_the_run_crop_size_up_to_256() -> None:
 
 
 class _Seen(torch.nn.Module):
-    """A loss that records the batches it was given (the probe must time the run's losses)."""
+    """A loss that records the batches it was given, in a list its copies share, and its
+    own calls (the probe must time the run's losses, on copies of them)."""
+
+    shapes: list[tuple[int, ...]] = []  # a class attribute: shared with deep copies
 
     def __init__(self) -> None:
         super().__init__()
-        self.shapes: list[tuple[int, ...]] = []
+        self.calls = 0
 
     def forward(self, ctx: LossContext) -> torch.Tensor:
-        self.shapes.append(tuple(ctx.enhanced.shape))
+        self.calls += 1
+        _Seen.shapes.append(tuple(ctx.enhanced.shape))
         return (ctx.enhanced - ctx.low).abs().mean()
 
 
-def test_the_probe_times_the_run_losses_on_its_batch() -> None:
+class _NeedsTargets(torch.nn.Module):
+    def forward(self, ctx: LossContext) -> torch.Tensor:
+        raise ValueError("this loss needs real targets")
+
+
+def test_the_probe_times_copies_of_the_run_losses_on_its_batch() -> None:
     autotune.forget()
+    _Seen.shapes.clear()
     seen = _Seen()
+    objective = losses_objective([("seen", seen, 1.0), ("picky", _NeedsTargets(), 1.0)])
     choice = resolve_precision("auto", "auto", CPU, AttentionUNet(base_channels=4), model_key="t-obj",
-                               features=AVX2, probe_size=32, batch=3,
-                               objective=losses_objective([("seen", seen, 1.0)]))
-    assert len(choice.timings) >= 2 and seen.shapes
-    assert set(seen.shapes) == {(2, 3, 32, 32)}  # the batch is capped at PROBE_BATCH = 2
+                               features=AVX2, probe_size=32, batch=3, objective=objective)
+    assert len(choice.timings) >= 2 and _Seen.shapes
+    assert set(_Seen.shapes) == {(2, 3, 32, 32)}  # the batch is capped at PROBE_BATCH = 2
+    assert seen.calls == 0  # the run's own loss (it may keep state) was never called
 
 
 def test_losses_objective_is_the_weighted_sum_with_the_input_as_reference() -> None:
