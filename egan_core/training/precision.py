@@ -44,6 +44,10 @@ PROBE_SIZE = 96
 MAX_PROBE_SIZE = 256
 #: The most images per probe step (two: what Winograd's image threads need to show).
 PROBE_BATCH = 2
+#: bf16, channels_last or Winograd must beat the fp32 NCHW baseline by this factor to be chosen.
+MARGIN = 1.05
+#: A candidate: (precision, channels_last, winograd).
+Candidate = tuple[str, bool, bool]
 
 
 def probe_size(crop: Any) -> int:
@@ -51,10 +55,6 @@ def probe_size(crop: Any) -> int:
     if isinstance(crop, int) and not isinstance(crop, bool) and crop >= 32:
         return min(crop, MAX_PROBE_SIZE)
     return PROBE_SIZE
-#: bf16, channels_last or Winograd must beat the fp32 NCHW baseline by this factor to be chosen.
-MARGIN = 1.05
-#: A candidate: (precision, channels_last, winograd).
-Candidate = tuple[str, bool, bool]
 
 
 @dataclass(frozen=True)
