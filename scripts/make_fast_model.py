@@ -1,6 +1,6 @@
 """Turn a trained ``fast_grid`` checkpoint into the shipped ``fast`` model (fp32 safetensors).
 
-    python scripts/make_fast_model.py runs/distill_fast/checkpoints/latest.pt
+    python scripts/make_fast_model.py runs/distill_fast_official/checkpoints/latest.pt
 
 writes ``egan_plugins/weights/fast.safetensors`` with the generator's name and kwargs in the
 file's metadata, so ``egan_core.model_loading.load_generator`` rebuilds it. The weights stay
@@ -20,7 +20,8 @@ OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "fas
 
 def main() -> None:
     weights_cli(__doc__.splitlines()[0], OUT, half=False, expect="fast_grid",
-                source="egan recipes/distill_fast.yaml (see MODEL.md)")
+                source="egan recipes/distill_fast.yaml, then recipes/distill_fast_official.yaml "
+                       "(see MODEL.md)")
 
 
 if __name__ == "__main__":
