@@ -58,8 +58,8 @@ def image_threads() -> bool:
     with as many threads as torch has then. By default egan lets that pool split each
     image (best for one large image: enhancement). Training batches of small crops run
     faster with one image per thread (``benchmarks/bench_train.py`` on 2 cores capped to
-    AVX2: 1.33x to 1.51x the original step over four runs, against 1.31x with NNPACK's pool
-    in the same session), which needs a pool of one thread,
+    AVX2: median 1.42x the original step over five runs, 1.33x to 1.58x, against 1.31x with
+    NNPACK's pool in the same session), which needs a pool of one thread,
     so this must come before the first Winograd convolution. Returns whether the mode is
     in effect (False when NNPACK is missing or its pool was already made).
     """
