@@ -119,15 +119,19 @@ if first == "conv":  # a Winograd convolution first: NNPACK's pool exists, the m
     winograd.conv2d(torch.randn(1, 2, 8, 8), torch.randn(2, 2, 3, 3))
 took = winograd.image_threads()
 gen = torch.Generator().manual_seed(0)
-x = torch.randn(3, 4, 20, 24, generator=gen, requires_grad=True)
-w = torch.randn(6, 4, 3, 3, generator=gen, requires_grad=True)
-got = winograd.conv2d(x, w, None, 1)
-got.square().sum().backward()
-gx, gw = x.grad.clone(), w.grad.clone()
-x.grad = w.grad = None
-F.conv2d(x, w, padding=1).square().sum().backward()
 rel = lambda a, b: float((a - b).abs().max() / b.abs().max())
-err = max(rel(got, F.conv2d(x, w, padding=1)), rel(gx, x.grad), rel(gw, w.grad))
+err = 0.0
+for pad in (0, 1, 2):  # every output size the batch's output buffer is made for
+    x = torch.randn(3, 4, 20, 24, generator=gen, requires_grad=True)
+    w = torch.randn(6, 4, 3, 3, generator=gen, requires_grad=True)
+    got = winograd.conv2d(x, w, None, pad)
+    got.square().sum().backward()
+    gx, gw = x.grad.clone(), w.grad.clone()
+    x.grad = w.grad = None
+    ref = F.conv2d(x, w, padding=pad)
+    ref.square().sum().backward()
+    assert got.shape == ref.shape, (got.shape, ref.shape)
+    err = max(err, rel(got, ref), rel(gx, x.grad), rel(gw, w.grad))
 print(took, winograd.image_threads(), err < 1e-4)
 """
 
