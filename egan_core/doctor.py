@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
 import sys
@@ -60,16 +61,58 @@ def system_report() -> dict[str, Any]:
     }
 
 
-def training_choice(device: torch.device) -> dict[str, Any]:
-    """What ``train.precision``, ``channels_last`` and ``winograd: auto`` resolve to for EnlightenGAN."""
-    from egan_core.plugins import get_registries
-    from egan_core.training.precision import resolve_precision
+#: The recipe whose training settings ``egan doctor`` resolves unless told another.
+DEFAULT_RECIPE = "recipes/enlightengan.yaml"
+_PROBE = ("import json, sys; from egan_core.doctor import recipe_training_choice; "
+          "print(json.dumps(recipe_training_choice(sys.argv[1], sys.argv[2])))")
 
-    model = get_registries().generators.get("attention_unet")(base_channels=32)
-    choice = resolve_precision("auto", "auto", device, model,
-                               model_key='attention_unet:{"base_channels": 32}')
-    return {"precision": choice.precision, "channels_last": choice.channels_last,
-            "winograd": choice.winograd, "reason": choice.reason, "probe_s": choice.timings}
+
+def recipe_training_choice(recipe: str, device: str) -> dict[str, Any]:
+    """What ``egan run recipe`` resolves ``train.precision`` / ``channels_last`` /
+    ``winograd`` to here, by the run's own probe (and cached under the run's key).
+
+    Call it in a fresh process (:func:`training_choice` does): a training probe may put
+    Winograd in its one-image-per-thread mode, which only a process that has run no Winograd
+    convolution can take, and which would change the enhancement probe after it.
+    """
+    import warnings
+
+    from egan_core.plugins import get_registries
+    from egan_core.recipe import load_recipe
+    from egan_core.training.build import build_parts
+    from egan_core.training.precision import PROBE_BATCH, probe_size, resolve_for_run
+
+    warnings.filterwarnings("ignore", message="vgg.weights: none")
+    # random VGG weights cost the same to run as ImageNet's, and are never downloaded
+    rec = load_recipe(recipe, {"vgg.weights": "none"})
+    dev = resolve_device(device)
+    choice = resolve_for_run(rec, build_parts(rec, get_registries(), dev), dev)
+    return {"recipe": recipe, "precision": choice.precision, "channels_last": choice.channels_last,
+            "winograd": choice.winograd, "reason": choice.reason, "probe_s": choice.timings,
+            "probe_batch": min(rec.data.batch_size, PROBE_BATCH),
+            "probe_crop": probe_size(rec.data.dataset.kwargs.get("size")),
+            "losses": [spec.name for spec in rec.losses]}
+
+
+def training_choice(device: torch.device, recipe: str = DEFAULT_RECIPE) -> dict[str, Any]:
+    """What ``train.precision``, ``channels_last`` and ``winograd: auto`` resolve to for
+    ``recipe`` (default: the paper's), from a fresh process (see :func:`recipe_training_choice`).
+
+    Raises:
+        EganError: the recipe cannot be loaded or built (its one-line message).
+    """
+    import subprocess
+
+    from egan_core.errors import EganError
+    from egan_core.recipe import resolve_recipe_path
+
+    resolve_recipe_path(recipe)  # a missing recipe: RecipeError here, not a child's traceback
+    done = subprocess.run([sys.executable, "-c", _PROBE, recipe, str(device)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EganError(f"the training probe for '{recipe}' failed: {last}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def enhancement_choice(device: torch.device) -> dict[str, Any]:
@@ -81,11 +124,12 @@ def enhancement_choice(device: torch.device) -> dict[str, Any]:
             "probe_psnr_db": runner.probe_psnr, "probe_s": runner.timings}
 
 
-def report(device: str = "auto", probe: bool = True) -> dict[str, Any]:
-    """Everything ``egan doctor`` prints (``probe=False`` skips the timed choices)."""
+def report(device: str = "auto", probe: bool = True, recipe: str = DEFAULT_RECIPE) -> dict[str, Any]:
+    """Everything ``egan doctor`` prints (``probe=False`` skips the timed choices; ``recipe``
+    is the one whose training settings are resolved)."""
     dev = resolve_device(device)
     out = {**system_report(), "device": str(dev)}
     if probe:
-        out["auto_training"] = training_choice(dev)
+        out["auto_training"] = training_choice(dev, recipe)
         out["auto_enhance"] = enhancement_choice(dev)
     return out

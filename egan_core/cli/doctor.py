@@ -34,7 +34,9 @@ def _lines(rep: dict[str, Any]) -> list[str]:
         lines.append(f"train auto   {t['precision']}, channels_last {yes[t['channels_last']]}, "
                      f"winograd {yes[t['winograd']]}: {t['reason']}")
         if t["probe_s"]:
-            lines.append(f"  probe      {_timings(t['probe_s'])} (generator forward+backward)")
+            lines.append(f"  probe      {_timings(t['probe_s'])} (generator forward+backward with "
+                         f"{', '.join(t['losses']) or 'no losses'}, batch {t['probe_batch']} at "
+                         f"{t['probe_crop']} px, as egan run {t['recipe']} probes it)")
         e = rep["auto_enhance"]
         quality = e["probe_psnr_db"]
         psnr = "" if quality is None else f", {quality:.1f} dB from eager fp32"
@@ -48,14 +50,18 @@ def _lines(rep: dict[str, Any]) -> list[str]:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 @click.option("--no-probe", is_flag=True, help="Skip the timed probes (instant; no auto choices).")
-def doctor(device: str, as_json: bool, no_probe: bool) -> None:
+@click.option("--recipe", default="recipes/enlightengan.yaml", show_default=True,
+              help="Whose training settings 'train auto' resolves (a path or a shipped recipe); "
+                   "egan run of that recipe then reuses the decision.")
+def doctor(device: str, as_json: bool, no_probe: bool, recipe: str) -> None:
     """Show this machine's CPU features, torch build and what auto resolves to (for bug reports).
 
-    The first run times the candidates (seconds); later runs read the cached decisions.
+    The first run times the candidates (the paper's recipe: about half a minute on 2 CPU
+    cores); later runs read the cached decisions.
     """
     from egan_core.doctor import report
 
-    rep = report(device, probe=not no_probe)
+    rep = report(device, probe=not no_probe, recipe=recipe)
     if as_json:
         click.echo(json.dumps(rep, indent=1))
         return

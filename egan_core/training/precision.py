@@ -28,7 +28,9 @@ from torch import nn
 
 from egan_core import autotune
 from egan_core.hardware import CpuFeatures, machine_key, native_bf16
+from egan_core.recipe import Recipe, thaw
 from egan_core.tensors import enhance_with
+from egan_core.training.step import Parts, losses_objective
 from egan_core.winograd import available as winograd_available
 from egan_core.winograd import eligible as winograd_eligible
 from egan_core.winograd import enabled as winograd_enabled
@@ -213,3 +215,21 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
     else:
         notes.append(f"{timings[base_name] / timings[best]:.2f}x {base_name} in a probe")
     return PrecisionChoice(chosen[0], chosen[1], f"{best}: {'; '.join(notes)}", timings, chosen[2])
+
+
+def resolve_for_run(recipe: Recipe, parts: Parts, device: torch.device) -> PrecisionChoice:
+    """What ``egan run`` resolves ``recipe``'s precision, layout and Winograd settings to here.
+
+    The probe times ``parts``' generator with the run's generator-side losses at the run's
+    batch and crop size (capped), and the decision is cached under the generator, its
+    kwargs and the loss names, so ``egan doctor --recipe`` and the run share it.
+    """
+    t, gen = recipe.train, recipe.generator
+    key = f"{gen.name}:{json.dumps(thaw(gen.kwargs), sort_keys=True, default=str)}"
+    key += "|losses:" + ",".join(name for name, _, _ in parts.losses)  # they are timed too
+    # torch.compile traces the convolutions itself: no Winograd swap under it
+    return resolve_precision(t.precision, t.channels_last, device, parts.generator, model_key=key,
+                             winograd=False if t.compile else t.winograd,
+                             batch=recipe.data.batch_size,
+                             probe_size=probe_size(recipe.data.dataset.kwargs.get("size")),
+                             objective=losses_objective(parts.losses))

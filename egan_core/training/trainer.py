@@ -8,7 +8,6 @@ The loop itself lives here; what it is built from lives beside it: the checkpoin
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from egan_core.devices import resolve_device
 from egan_core.distributed import broadcast_from_main, rank_and_world, training_group, wrap_ddp
 from egan_core.errors import EganError, RecipeError
 from egan_core.plugins import get_registries
-from egan_core.recipe import Recipe, load_recipe, thaw
+from egan_core.recipe import Recipe, load_recipe
 from egan_core.registry import Registries
 from egan_core.training.build import build_dataset, build_parts, load_init_weights
 from egan_core.training.callbacks import (
@@ -36,12 +35,12 @@ from egan_core.training.callbacks import (
 )
 from egan_core.training.optim import OptimizerStepper
 from egan_core.training.outputs import MetricsLog, TensorBoard
-from egan_core.training.precision import PrecisionChoice, bf16_warning, probe_size, resolve_precision
+from egan_core.training.precision import PrecisionChoice, bf16_warning, resolve_for_run
 from egan_core.training.progress import ProgressReporter
 from egan_core.training.sampler import EpochBatchSampler
 from egan_core.training.schedule import learning_rate, total_epochs
 from egan_core.training.state import TrainingState, resume_state, save_state
-from egan_core.training.step import Parts, gan_step, losses_objective
+from egan_core.training.step import Parts, gan_step
 from egan_core.training.stopping import StopRequest
 from egan_core.winograd import enabled as winograd_enabled
 from egan_core.winograd import use_winograd
@@ -126,18 +125,11 @@ class _Run:
 
     def _resolve_precision(self) -> PrecisionChoice:
         """``train.precision`` / ``channels_last`` for this machine (rank 0 decides for all)."""
-        t, gen = self.recipe.train, self.recipe.generator
         choice = None
-        self.precision_warning = bf16_warning(self.device) if t.precision == "bf16" else None
+        self.precision_warning = (bf16_warning(self.device) if self.recipe.train.precision == "bf16"
+                                  else None)
         if self.is_main:
-            key = f"{gen.name}:{json.dumps(thaw(gen.kwargs), sort_keys=True, default=str)}"
-            key += "|losses:" + ",".join(name for name, _, _ in self.parts.losses)  # they are timed too
-            # torch.compile traces the convolutions itself: no Winograd swap under it
-            choice = resolve_precision(t.precision, t.channels_last, self.device, self.parts.generator,
-                                       model_key=key, winograd=False if t.compile else t.winograd,
-                                       batch=self.recipe.data.batch_size, probe_size=probe_size(
-                                           self.recipe.data.dataset.kwargs.get("size")),
-                                       objective=losses_objective(self.parts.losses))
+            choice = resolve_for_run(self.recipe, self.parts, self.device)
         choice = broadcast_from_main(choice)
         assert choice is not None
         return choice
