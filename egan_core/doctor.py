@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import os
 import platform
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from egan_core import autotune
 from egan_core.devices import resolve_device
+from egan_core.errors import EganError
 from egan_core.hardware import cpu_features, native_bf16
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from egan_core.recipe import Recipe
 
 #: The CPU features shown, with the ``/proc/cpuinfo`` flags that stand for each.
 FEATURES = {
@@ -63,8 +68,13 @@ def system_report() -> dict[str, Any]:
 
 #: The recipe whose training settings ``egan doctor`` resolves unless told another.
 DEFAULT_RECIPE = "recipes/enlightengan.yaml"
-_PROBE = ("import json, sys; from egan_core.doctor import recipe_training_choice; "
-          "print(json.dumps(recipe_training_choice(sys.argv[1], sys.argv[2])))")
+
+
+def _load(recipe: str) -> Recipe:
+    # random VGG weights cost the same to run as ImageNet's, and are never downloaded
+    from egan_core.recipe import load_recipe
+
+    return load_recipe(recipe, {"vgg.weights": "none"})
 
 
 def recipe_training_choice(recipe: str, device: str) -> dict[str, Any]:
@@ -78,15 +88,14 @@ def recipe_training_choice(recipe: str, device: str) -> dict[str, Any]:
     import warnings
 
     from egan_core.plugins import get_registries
-    from egan_core.recipe import load_recipe
     from egan_core.training.build import build_parts
     from egan_core.training.precision import PROBE_BATCH, probe_size, resolve_for_run
 
-    warnings.filterwarnings("ignore", message="vgg.weights: none")
-    # random VGG weights cost the same to run as ImageNet's, and are never downloaded
-    rec = load_recipe(recipe, {"vgg.weights": "none"})
+    rec = _load(recipe)
     dev = resolve_device(device)
-    choice = resolve_for_run(rec, build_parts(rec, get_registries(), dev), dev)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="vgg.weights: none")
+        choice = resolve_for_run(rec, build_parts(rec, get_registries(), dev), dev)
     return {"recipe": recipe, "precision": choice.precision, "channels_last": choice.channels_last,
             "winograd": choice.winograd, "reason": choice.reason, "probe_s": choice.timings,
             "probe_batch": min(rec.data.batch_size, PROBE_BATCH),
@@ -94,25 +103,45 @@ def recipe_training_choice(recipe: str, device: str) -> dict[str, Any]:
             "losses": [spec.name for spec in rec.losses]}
 
 
+def _answer(recipe: str, device: str, conn: Connection) -> None:
+    """The child's side of :func:`training_choice`: the choice, or the error as one line."""
+    try:
+        conn.send(recipe_training_choice(recipe, device))
+    except Exception as exc:  # noqa: BLE001 - reported by the parent as one line
+        conn.send({"error": str(exc) if isinstance(exc, EganError) else f"{type(exc).__name__}: {exc}"})
+    finally:
+        conn.close()
+
+
 def training_choice(device: torch.device, recipe: str = DEFAULT_RECIPE) -> dict[str, Any]:
     """What ``train.precision``, ``channels_last`` and ``winograd: auto`` resolve to for
     ``recipe`` (default: the paper's), from a fresh process (see :func:`recipe_training_choice`).
 
+    The process is spawned (it imports the same egan as this one, from the same
+    ``sys.path``) and answers through a pipe.
+
     Raises:
-        EganError: the recipe cannot be loaded or built (its one-line message).
+        EganError: the recipe cannot be loaded or built, or the probe failed (one line).
     """
-    import subprocess
+    import multiprocessing
 
-    from egan_core.errors import EganError
-    from egan_core.recipe import resolve_recipe_path
-
-    resolve_recipe_path(recipe)  # a missing recipe: RecipeError here, not a child's traceback
-    done = subprocess.run([sys.executable, "-c", _PROBE, recipe, str(device)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EganError(f"the training probe for '{recipe}' failed: {last}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    _load(recipe)  # a missing or invalid recipe: its own error here, before any process starts
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_answer, args=(recipe, str(device), send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        answer = receive.recv()
+    except EOFError:  # the child died without answering
+        answer = None
+    child.join()
+    if answer is None:
+        raise EganError(f"the training probe for '{recipe}' ended without an answer "
+                        f"(exit code {child.exitcode}); run egan run {recipe} to see why")
+    if "error" in answer:
+        raise EganError(f"the training probe for '{recipe}' failed: {answer['error']}")
+    return answer
 
 
 def enhancement_choice(device: torch.device) -> dict[str, Any]:

@@ -101,3 +101,14 @@ def test_doctor_names_a_missing_recipe_in_one_line() -> None:
     result = CliRunner().invoke(cli, ["doctor", "--recipe", "no_such.yaml"], prog_name="egan")
     assert result.exit_code != 0
     assert "recipe 'no_such.yaml' not found" in result.output and "Traceback" not in result.output
+
+
+def test_doctor_names_an_invalid_recipe_in_one_line(tmp_path: Path) -> None:
+    recipe = make_tiny_recipe()
+    recipe["model"]["generator"]["name"] = "no_such_net"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["doctor", "--recipe", str(path)], prog_name="egan")
+    assert result.exit_code != 0
+    assert "no_such_net" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
