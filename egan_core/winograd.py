@@ -58,7 +58,7 @@ def image_threads() -> bool:
     with as many threads as torch has then. By default egan lets that pool split each
     image (best for one large image: enhancement). Training batches of small crops run
     faster with one image per thread (``benchmarks/bench_train.py`` on 2 cores capped to
-    AVX2: median 1.77x the original step over five runs, 1.71x to 1.80x; 1.31x with
+    AVX2: median 1.75x the original step over eight runs, 1.46x to 1.80x; 1.31x with
     NNPACK's pool in an earlier session), which needs a pool of one thread,
     so this must come before the first Winograd convolution. Returns whether the mode is
     in effect (False when NNPACK is missing or its pool was already made).
