@@ -89,7 +89,7 @@ def recipe_training_choice(recipe: str, device: str) -> dict[str, Any]:
 
     from egan_core.plugins import get_registries
     from egan_core.training.build import build_parts
-    from egan_core.training.precision import PROBE_BATCH, probe_size, resolve_for_run
+    from egan_core.training.precision import probe_batch, probe_size, resolve_for_run
 
     rec = _load(recipe)
     dev = resolve_device(device)
@@ -98,7 +98,7 @@ def recipe_training_choice(recipe: str, device: str) -> dict[str, Any]:
         choice = resolve_for_run(rec, build_parts(rec, get_registries(), dev), dev)
     return {"recipe": recipe, "precision": choice.precision, "channels_last": choice.channels_last,
             "winograd": choice.winograd, "reason": choice.reason, "probe_s": choice.timings,
-            "probe_batch": min(rec.data.batch_size, PROBE_BATCH),
+            "probe_batch": probe_batch(rec.data.batch_size),
             "probe_crop": probe_size(rec.data.dataset.kwargs.get("size")),
             "losses": [spec.name for spec in rec.losses]}
 

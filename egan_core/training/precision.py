@@ -52,6 +52,11 @@ MARGIN = 1.05
 Candidate = tuple[str, bool, bool]
 
 
+def probe_batch(batch: int) -> int:
+    """Images per probe step for a run of ``batch``: at most :data:`PROBE_BATCH`."""
+    return max(1, min(batch, PROBE_BATCH))
+
+
 def probe_size(crop: Any) -> int:
     """The probe's image side for a run whose dataset crops ``crop`` pixels (None: whole images)."""
     if isinstance(crop, int) and not isinstance(crop, bool) and crop >= 32:
@@ -169,7 +174,7 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
         objective: the run's generator-side losses, timed with the generator (the feature
             losses' VGG is often as costly as the generator itself).
     """
-    batch = max(1, min(batch, PROBE_BATCH))
+    batch = probe_batch(batch)
     ok, why = native_bf16(device, features)
     precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if ok else ["fp32"])
     layouts = [bool(channels_last)] if channels_last != "auto" else [False, True]
