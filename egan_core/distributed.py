@@ -74,6 +74,22 @@ def broadcast_from_main(value: Any) -> Any:
     return box[0]
 
 
+def max_over_ranks(values: list[int], device: torch.device) -> list[int]:
+    """The element-wise maximum of every rank's ``values`` (``values`` when alone).
+
+    Every rank must call it at the same point: the training loop does after each step, so
+    a stop that one rank asks for (a signal, too many unreadable images) stops all of them
+    at the same step.
+    """
+    if rank_and_world()[1] <= 1:
+        return list(values)
+    import torch.distributed as dist
+
+    box = torch.tensor(values, dtype=torch.int64, device=device)
+    dist.all_reduce(box, op=dist.ReduceOp.MAX)
+    return [int(v) for v in box.tolist()]
+
+
 def wrap_ddp(module: nn.Module, device: torch.device) -> nn.Module:
     """``module`` under DistributedDataParallel on ``device`` (gradients averaged over ranks)."""
     from torch.nn.parallel import DistributedDataParallel

@@ -44,7 +44,7 @@ def atomic_write(path: str | Path, write: Callable[[str], Any], *, suffix: str =
         Path(tmp).unlink(missing_ok=True)
         # writers wrap a failed write (disk full, file too large) in their own errors:
         # torch.save raises RuntimeError with the OSError as its context
-        cause = _os_error(exc)
+        cause = os_error_of(exc)
         if cause is not None:
             raise CheckpointError(_write_error(path, cause)) from exc
         raise
@@ -52,7 +52,7 @@ def atomic_write(path: str | Path, write: Callable[[str], Any], *, suffix: str =
     return path
 
 
-def _os_error(exc: BaseException) -> OSError | None:
+def os_error_of(exc: BaseException) -> OSError | None:
     """``exc`` itself or the OSError behind it (its ``__cause__``/``__context__`` chain)."""
     seen: set[int] = set()
     current: BaseException | None = exc

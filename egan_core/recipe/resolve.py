@@ -17,6 +17,7 @@ from egan_core.errors import RecipeError
 from egan_core.recipe.schema import (
     ADVERSARIAL_KEYS,
     AUTO_OR_BOOL,
+    AUTO_OR_COUNT,
     DEFAULTS,
     DISCRIMINATOR_KEYS,
     GENERATOR_KEYS,
@@ -158,6 +159,12 @@ def _value(value: Any, k: Key, where: str) -> Any:
         if value == "auto" or isinstance(value, bool):
             return value
         raise RecipeError(f"{where} must be true, false or auto, got {value!r}")
+    if k.kind == AUTO_OR_COUNT:
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{where} must be auto or a whole number, got {value!r}")
+        return _ranged(value, k.low, where) if k.low is not None else value
     value = _typed(value, k.kind, where)
     if k.kind is float:
         value = float(value)

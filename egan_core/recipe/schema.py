@@ -27,6 +27,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 #: ``Key.kind`` of a key that takes ``true``, ``false`` or ``auto``.
 AUTO_OR_BOOL = "auto_or_bool"
+#: ``Key.kind`` of a key that takes ``auto`` or a whole number (at least ``Key.low``).
+AUTO_OR_COUNT = "auto_or_count"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,12 @@ class DataSpec:
 
     dataset: Component = component_key("unpaired", "registered dataset; its own kwargs sit beside this key")
     batch_size: int = key(32, "images per step (the paper: 32, the fork: 2)", int, low=1)
-    workers: int = key(2, "DataLoader worker processes (0 = load in the main process)", int, low=0)
+    workers: int | str = key("auto", "DataLoader worker processes (0 = load in the main process); auto:"
+                                     " half the CPU cores of each training process, at most 8",
+                             AUTO_OR_COUNT, low=0)
+    max_bad_images: int = key(
+        10, "unreadable training images skipped (each named once in the log, counted as bad_images"
+            " in the metrics) before the run stops with their list; 0 = stop at the first", int, low=0)
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,10 @@ class TrainSpec:
     precision: str = key("auto", "auto | fp32 | bf16 | fp16 autocast; auto: bf16 only where native and"
                                  " faster in a probe (cached per machine), else fp32", str, check=_precision)
     save_every: int = key(5, "also keep a checkpoint every N epochs (the latest is always kept)", int, low=0)
+    checkpoint_minutes: float = key(
+        10.0, "also write the latest checkpoint mid-epoch once this many minutes passed since the"
+              " last one (a kill loses at most that much); 0 = at epoch ends only", float, low=0,
+        check=_finite)
     sample_every: int = key(100, "write a sample grid every N steps (0 = never)", int, low=0)
     log_every: int = key(10, "log metrics every N steps", int, low=1)
     channels_last: bool | str = key(
@@ -260,6 +271,7 @@ class Recipe:
                 "dataset": self.data.dataset.name,
                 "batch_size": self.data.batch_size,
                 "workers": self.data.workers,
+                "max_bad_images": self.data.max_bad_images,
                 **thaw(self.data.dataset.kwargs),
             },
             "model": {

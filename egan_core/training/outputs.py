@@ -70,7 +70,8 @@ def save_image(path: Path, image: Image.Image) -> None:
 
 
 #: Record fields that are not losses (the run's settings, counters, speed).
-NOT_PLOTTED = frozenset({"step", "epoch", "lr", "images_per_s", "time", "channels_last", "winograd"})
+NOT_PLOTTED = frozenset({"step", "epoch", "lr", "images_per_s", "time", "channels_last", "winograd",
+                         "bad_images"})
 _COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 

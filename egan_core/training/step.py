@@ -51,10 +51,8 @@ def _frozen(module: nn.Module | None) -> contextlib.AbstractContextManager[None]
 
 def _check(name: str, value: torch.Tensor, step: int) -> None:
     if not torch.isfinite(value).all():
-        raise TrainingError(
-            f"loss '{name}' became {value.item()} at step {step}; training stopped and the last "
-            "good checkpoint was kept (try a lower train.lr or train.precision: fp32)"
-        )
+        # the trainer adds which checkpoint is left to resume from
+        raise TrainingError(f"loss '{name}' became {value.item()} at step {step}")
 
 
 def loss_context(low: torch.Tensor, inp: torch.Tensor, normal: torch.Tensor,

@@ -2,24 +2,41 @@
 
 The loop itself lives here; what it is built from lives beside it: the checkpoint schema
 (:mod:`.state`), the process group (:mod:`egan_core.distributed`), optimizer stepping
-(:mod:`.optim`), Ctrl-C handling (:mod:`.stopping`) and everything that watches the run
-(:mod:`.callbacks`: metrics log, TensorBoard, progress, samples, validation).
+(:mod:`.optim`), stop signals (:mod:`.stopping`), data reading that survives unreadable
+images (:mod:`.loading`) and everything that watches the run (:mod:`.callbacks`: metrics
+log, TensorBoard, progress, samples, validation).
+
+What a run survives: SIGINT and SIGTERM finish the step, write ``latest.pt`` and exit with
+130 / 143; a second signal stops at once. ``latest.pt`` is also written mid-epoch every
+``train.checkpoint_minutes``, so a kill without warning (SIGKILL, the OOM killer, a power
+cut) loses at most that long; ``--resume`` continues mid-epoch exactly. Every checkpoint
+write is atomic: one that fails (a full disk) keeps the previous file and stops the run
+with one line. Unreadable training images are skipped and named, up to
+``data.max_bad_images``. A non-finite loss stops the run and names the checkpoint to
+resume from.
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
 from egan_core.devices import resolve_device
-from egan_core.distributed import broadcast_from_main, rank_and_world, training_group, wrap_ddp
-from egan_core.errors import EganError, RecipeError
+from egan_core.distributed import (
+    broadcast_from_main,
+    max_over_ranks,
+    rank_and_world,
+    training_group,
+    wrap_ddp,
+)
+from egan_core.errors import CheckpointError, EganError, RecipeError, TrainingError, first_line
+from egan_core.fileio import os_error_of
 from egan_core.plugins import get_registries
 from egan_core.recipe import Recipe, load_recipe
 from egan_core.registry import Registries
@@ -33,6 +50,14 @@ from egan_core.training.callbacks import (
     TensorBoardWriter,
     Validator,
 )
+from egan_core.training.loading import (
+    SKIPPED,
+    BadImages,
+    SkipUnreadable,
+    check_readable,
+    epoch_batches,
+    resolve_workers,
+)
 from egan_core.training.optim import OptimizerStepper
 from egan_core.training.outputs import MetricsLog, TensorBoard
 from egan_core.training.precision import PrecisionChoice, bf16_warning, resolve_for_run
@@ -41,15 +66,24 @@ from egan_core.training.sampler import EpochBatchSampler
 from egan_core.training.schedule import learning_rate, total_epochs
 from egan_core.training.state import TrainingState, resume_state, save_state
 from egan_core.training.step import Parts, gan_step
-from egan_core.training.stopping import StopRequest
+from egan_core.training.stopping import HardStop, StopRequest, exit_status
 from egan_core.winograd import enabled as winograd_enabled
 from egan_core.winograd import use_winograd
 
 
 class Interrupted(EganError):
-    """Ctrl-C during training: the checkpoint was saved first."""
+    """A stop signal during training (Ctrl-C, SIGTERM): the checkpoint was saved first,
+    unless a second signal stopped the run at once. The exit status is 128 + the signal."""
 
     exit_code = 130
+
+    def __init__(self, message: str, signum: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_status(signum)
+
+
+class CheckpointWriteError(EganError):
+    """A checkpoint could not be written (full disk, quota, I/O error); the previous one is kept."""
 
 
 def make_grad_scaler(precision: torch.dtype | None, device: torch.device) -> torch.amp.GradScaler | None:
@@ -107,6 +141,12 @@ class _Run:
         self.log = MetricsLog(self.dir / "metrics.jsonl")
         # Data first: a wrong folder is reported before any network (or VGG download) is made.
         self.dataset = build_dataset(recipe, registries)
+        check_readable(self.dataset)
+        self.bad = BadImages(recipe.data.max_bad_images)
+        self.workers, self.workers_note = resolve_workers(recipe.data.workers)
+        self.saved_step: int | None = None
+        self.last_save = time.monotonic()
+        self.say: Callable[[str], None] = print
         self.val_dataset = build_dataset(recipe, registries, "validation")
         self.parts: Parts = build_parts(recipe, registries, device)
         self.quiet = quiet
@@ -135,13 +175,36 @@ class _Run:
         return choice
 
     def _save(self, epoch: int, batch: int, step: int, *, keep_epoch: bool = False) -> None:
-        """``latest.pt`` (and ``epoch_NNNN.pt`` when kept), written by rank 0 only."""
+        """``latest.pt`` (and ``epoch_NNNN.pt`` when kept), written by rank 0 only.
+
+        A failed write stops the run (the next one would most likely fail too, and a run
+        that goes on without checkpoints risks more than it saves): the write is atomic, so
+        the previous ``latest.pt`` stays whole, and the error says which step it holds.
+        """
+        self.last_save = time.monotonic()
         if not self.is_main:
             return
         state = TrainingState.capture(self.recipe, self.parts, self.scaler, epoch, batch, step)
-        save_state(state, self.latest)
-        if keep_epoch:
-            save_state(state, self.ckpt_dir / f"epoch_{epoch:04d}.pt")
+        target = self.latest
+        try:
+            save_state(state, target)
+            self.saved_step = step
+            if keep_epoch:
+                target = self.ckpt_dir / f"epoch_{epoch:04d}.pt"
+                save_state(state, target)
+        except (CheckpointError, OSError) as exc:
+            cause = os_error_of(exc)
+            reason = cause.strerror if cause is not None and cause.strerror else first_line(exc)
+            raise CheckpointWriteError(
+                f"cannot write checkpoint '{target}' at step {step}: {reason};"
+                f" training stopped, {self._kept()}; free space under '{self.dir}' and continue"
+                " with --resume") from exc
+
+    def _kept(self) -> str:
+        """Which checkpoint a failed run leaves to resume from, in words."""
+        if self.saved_step is None:
+            return "and no checkpoint was written yet"
+        return f"the checkpoint '{self.latest}' of step {self.saved_step} is kept"
 
     def _wrap_ddp(self) -> None:
         p = self.parts
@@ -170,7 +233,7 @@ class _Run:
         return reporter, CallbackList(callbacks)
 
     def run(self, resume: bool) -> tuple[Path, dict[str, Any]]:
-        """Resume or start, train to the end (or a Ctrl-C), save; the last logged record."""
+        """Resume or start, train to the end (or a stop signal), save; the last logged record."""
         t, recipe = self.recipe.train, self.recipe
         if not resume and self.latest.is_file():
             raise EganError(f"run folder '{self.dir}' already holds a checkpoint; add --resume to "
@@ -187,6 +250,7 @@ class _Run:
         epoch, batch_done, step = 1, 0, 0
         if resume:
             epoch, batch_done, step = resume_state(self.latest, self.parts, self.scaler, self.device)
+            self.saved_step = step
             if batch_done >= per_epoch:
                 epoch, batch_done = epoch + 1, 0
         elif recipe.generator_init:
@@ -201,51 +265,77 @@ class _Run:
             if resume:
                 self.log.truncate_after(step)
         reporter, callbacks = self._callbacks(int(min(limit, epochs * per_epoch)))
+        self.say = reporter.message
         if self.precision_warning:
             reporter.message(f"warning: {self.precision_warning}")
+        if self.workers_note:
+            reporter.message(self.workers_note)
         reporter.message(f"precision: {self.choice.reason}")
         last: dict[str, Any] = {}
         failed = True
         try:
-            with self.stop.on_sigint():
+            with self.stop.on_signals():
                 callbacks.on_start(step)
                 last = self._loop(sampler, epoch, batch_done, step, limit, epochs, callbacks)
             failed = False
+        except HardStop as exc:
+            raise Interrupted(f"stopped at once by a second {exc} without finishing the step; "
+                              f"{self._kept()} (continue with --resume)", exc.signum) from None
         finally:
             callbacks.on_end(failed)
         if self.is_main:
             reporter.message(f"checkpoint: {self.latest}")
-        if self.stop.requested:
-            raise Interrupted(f"interrupted at step {last.get('step', step)}; checkpoint saved to "
-                              f"'{self.latest}' (continue with --resume)")
+        if self.stop.signum is not None:
+            name = "Ctrl-C" if self.stop.signum == signal.SIGINT else signal.Signals(self.stop.signum).name
+            raise Interrupted(f"interrupted at step {last.get('step', step)} by {name}; checkpoint saved"
+                              f" to '{self.latest}' (continue with --resume)", self.stop.signum)
         return self.dir, last
 
     def _loop(self, sampler: EpochBatchSampler, epoch: int, batch_done: int, step: int,
               limit: float, epochs: int, callbacks: Callback) -> dict[str, Any]:
-        """Epochs of steps until ``limit`` or a stop; a checkpoint after each epoch and at the end."""
+        """Epochs of steps until ``limit`` or a stop; a checkpoint after each epoch, every
+        ``train.checkpoint_minutes`` and at the end."""
         t, recipe = self.recipe.train, self.recipe
         last: dict[str, Any] = {}
         window_start, window_images = time.perf_counter(), 0
-        loader_kwargs: dict[str, Any] = {"num_workers": recipe.data.workers,
-                                         "pin_memory": self.device.type == "cuda"}
+        every = t.checkpoint_minutes * 60
+        self.last_save = time.monotonic()
+        data = SkipUnreadable(self.dataset)
         while epoch <= epochs and step < limit:
             lr = learning_rate(t.lr, epoch, t.epochs, t.decay_epochs)
             self.stepper.set_lr(lr)
-            if hasattr(self.dataset, "set_epoch"):
-                self.dataset.set_epoch(epoch)
+            data.set_epoch(epoch)
             sampler.set_epoch(epoch, batch_done)
-            for batch in DataLoader(self.dataset, batch_sampler=sampler, **loader_kwargs):
+            batches = epoch_batches(data, sampler, self.workers, self.device.type == "cuda",
+                                    recipe.seed * 1_000_033 + epoch)
+            for batch in batches:
+                self._note_skipped(batch.pop(SKIPPED))
+                if "low" not in batch:  # every file of the data became unreadable mid-run
+                    self._save(epoch, batch_done, step)
+                    raise TrainingError(f"data: no training image can be read any more; {self._kept()}")
                 step += 1
                 batch_done += 1
                 batch = {k: self._to_device(v) for k, v in batch.items() if torch.is_tensor(v)}
                 patch_gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step)
-                with winograd_enabled(self.choice.winograd):
-                    losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
-                                      autocast=self.autocast, backward=self.stepper.backward(step))
+                try:
+                    with winograd_enabled(self.choice.winograd):
+                        losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
+                                          autocast=self.autocast, backward=self.stepper.backward(step))
+                except TrainingError as exc:
+                    raise TrainingError(f"{exc}; training stopped, {self._kept()}: continue from it"
+                                        " with --resume (try a lower train.lr or train.precision:"
+                                        " fp32)") from exc
                 self.stepper.end_step(step)
+                stop_signal, too_many_bad = max_over_ranks(
+                    [self.stop.signum or 0, int(self.bad.over_limit)], self.device)
+                if stop_signal:
+                    self.stop.request(stop_signal)
                 window_images += batch["low"].shape[0] * self.world
-                event = StepEvent(step, epoch, batch, final=step >= limit or self.stop.requested)
+                event = StepEvent(step, epoch, batch,
+                                  final=step >= limit or self.stop.requested or bool(too_many_bad))
                 extra = callbacks.metrics(event)
+                if self.bad.count:
+                    extra["bad_images"] = self.bad.count
                 if (step % t.log_every == 0 or event.final or extra
                         or batch_done == sampler.batches_per_epoch()):
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
@@ -256,11 +346,23 @@ class _Run:
                 callbacks.on_step(event)
                 if event.final:
                     self._save(epoch, batch_done, step)
+                    if too_many_bad:
+                        raise (self.bad.error(self._kept()) if self.bad.over_limit else TrainingError(
+                            "another rank met more unreadable training images than"
+                            f" data.max_bad_images={self.bad.limit} (its log names them); {self._kept()}"))
                     return last
+                if every and time.monotonic() - self.last_save >= every \
+                        and batch_done < sampler.batches_per_epoch():
+                    self._save(epoch, batch_done, step)
             keep = bool(t.save_every) and epoch % t.save_every == 0
             self._save(epoch, batch_done, step, keep_epoch=keep)
             epoch, batch_done = epoch + 1, 0
         return last
+
+    def _note_skipped(self, reasons: list[str]) -> None:
+        """Name each newly met unreadable image once in the run log."""
+        for reason in self.bad.add(reasons):
+            self.say(f"warning: skipped an unreadable training image: {reason}")
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)

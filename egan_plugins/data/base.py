@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from egan_core.errors import InputError
 from egan_core.tensors import to_model_range
 from egan_plugins.data.io import image_size
 from egan_plugins.data.transforms import needs_upscale
@@ -60,9 +61,10 @@ def make_sample(
 def warn_small_images(paths: Sequence[Path], size: int, zoom: bool, what: str) -> int:
     """Count images smaller than the crop (they get upscaled) and warn once with the count.
 
-    Reads headers only. Returns the count.
+    Reads headers only; a file whose header cannot be read is left for the training
+    loop, which skips unreadable images and names them. Returns the count.
     """
-    small = [p for p in paths if needs_upscale(*image_size(p), size, zoom)]
+    small = [p for p in paths if _smaller(p, size, zoom)]
     if small:
         warnings.warn(
             f"{len(small)} of {len(paths)} images in {what} are smaller than the {size}px crop"
@@ -71,3 +73,10 @@ def warn_small_images(paths: Sequence[Path], size: int, zoom: bool, what: str) -
             stacklevel=3,
         )
     return len(small)
+
+
+def _smaller(path: Path, size: int, zoom: bool) -> bool:
+    try:
+        return needs_upscale(*image_size(path), size, zoom)
+    except InputError:
+        return False

@@ -197,7 +197,8 @@ def test_recipe_show_from_another_directory(
     shown = yaml.safe_load(done.stdout)
     assert list(shown) == list(DEFAULTS) and list(shown["train"]) == list(DEFAULTS["train"])
     assert shown["train"]["epochs"] == 3 and shown["name"] == "good"
-    assert shown["data"] == {"dataset": "good_data", "batch_size": 1, "workers": 2, "root": "data",
+    assert shown["data"] == {"dataset": "good_data", "batch_size": 1, "workers": "auto",
+                             "max_bad_images": 10, "root": "data",
                              "object": "airship"}
     assert shown["losses"] == {"good_loss": {"weight": 0.5, "scale": 1.0}}
 

@@ -42,7 +42,8 @@ def test_every_default_is_filled_in(stub_recipe: dict[str, Any], stub_registries
     assert set(out["train"]) == set(DEFAULTS["train"])
     assert out["train"]["lr"] == 1e-4 and out["train"]["precision"] == "auto"
     assert out["train"]["channels_last"] == "auto"
-    assert out["data"] == {"dataset": "stub_data", "batch_size": 2, "workers": 2, "root": "data",
+    assert out["data"] == {"dataset": "stub_data", "batch_size": 2, "workers": "auto", "max_bad_images": 10,
+                           "root": "data",
                            "object": None, "size": 256, "zoom": [1.0]}
     assert out["model"]["generator"] == {"name": "stub_gen", "init": None, "width": 8,
                                          "align_corners": False}

@@ -109,8 +109,11 @@ class _NanPlugin:
 def test_nan_stops_with_step_and_keeps_last_good(tmp_path: Path, tiny_recipe: dict[str, Any]) -> None:
     registries = PluginManager(extra=[("nan-test", _NanPlugin())]).registries
     tiny_recipe["losses"]["nan_after"] = {"weight": 1.0, "after": 5}
-    with pytest.raises(TrainingError, match="'nan_after' became nan at step 5"):
+    with pytest.raises(TrainingError, match="'nan_after' became nan at step 5") as err:
         train(tiny_recipe, out=tmp_path, device="cpu", quiet=True, registries=registries)
+    latest = tmp_path / "tiny" / "checkpoints" / "latest.pt"
+    assert f"the checkpoint '{latest}' of step 4 is kept" in str(err.value)
+    assert "--resume" in str(err.value)
     state = _states(tmp_path / "tiny")
     assert state["step"] == 4  # the end-of-epoch checkpoint, before the bad step
     weights = state["generator"]["state_dict"]
@@ -157,3 +160,13 @@ def test_validation_logs_psnr_on_holdout(tmp_path: Path, tiny_recipe: dict[str, 
     with_val = [r["step"] for r in records if "val_psnr" in r]
     assert with_val == [2, 3]
     assert 0 < metrics["val_psnr"] < 100
+
+
+def test_nan_before_any_checkpoint_says_none_was_written(tmp_path: Path,
+                                                         tiny_recipe: dict[str, Any]) -> None:
+    registries = PluginManager(extra=[("nan-test", _NanPlugin())]).registries
+    tiny_recipe["losses"]["nan_after"] = {"weight": 1.0, "after": 2}
+    with pytest.raises(TrainingError, match="at step 2; training stopped, and no checkpoint was"
+                                            " written yet"):
+        train(tiny_recipe, out=tmp_path, device="cpu", quiet=True, registries=registries)
+    assert not (tmp_path / "tiny" / "checkpoints" / "latest.pt").exists()
