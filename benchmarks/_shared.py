@@ -11,20 +11,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from egan_core.scenes import dark_scene
+
 
 def dark_image(height: int, width: int) -> np.ndarray:
-    """A dark HxWx3 uint8 gradient with noise (the same pixels for every path and run)."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = np.stack([xx / width, yy / height, (xx + yy) / (width + height)], axis=2) * 60
-    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+    """A dark HxWx3 uint8 night scene (the same pixels for every path and run)."""
+    return dark_scene(width, height, seed=0)
 
 
 def make_checkpoint(path: Path) -> None:
     """attention_unet (width 32) with BatchNorm statistics calibrated on a dark image and a
     scaled-up residual, so the model really changes the image."""
     from egan_core.checkpoint import save_checkpoint
-    from egan_core.tensors import attention_map, to_model_range
+    from egan_core.generator_io import attention_map, to_model_range
     from egan_plugins.networks.unet import AttentionUNet
 
     model = AttentionUNet(base_channels=32, seed=0)
@@ -42,8 +41,8 @@ def make_checkpoint(path: Path) -> None:
 
 def eager_fn(checkpoint: str | Path) -> Callable[[np.ndarray], np.ndarray]:
     """The plain way: eval mode, ``torch.no_grad``, NCHW fp32, uint8 in and out."""
+    from egan_core.generator_io import attention_map
     from egan_core.model_loading import load_generator
-    from egan_core.tensors import attention_map
 
     model = load_generator(checkpoint).eval()
 

@@ -58,8 +58,8 @@ def _paths(checkpoint: str, height: int, width: int, repeats: int, threads: int 
     Each is a ratio to plain eager fp32 in the same run; ``egan default`` is the whole
     ``load_enhancer()`` path (uint8 in and out) with what ``auto`` chose on this machine.
     """
-    from egan_core.enhance.backends import build_backend as _build
-    from egan_core.enhance.backends import candidates
+    from egan_core.enhance.forward_paths import build_backend as _build
+    from egan_core.enhance.forward_paths import candidates
     from egan_core.hardware import native_bf16
     from egan_core.metrics.psnr import psnr01 as psnr
     from egan_core.model_loading import load_generator

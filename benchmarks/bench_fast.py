@@ -1,4 +1,4 @@
-"""Benchmark the ``fast`` enhancer against its targets (issue #22) in one run.
+"""Benchmark the ``fast`` enhancer against its targets in one run.
 
 Not a test. Run ``python benchmarks/bench_fast.py`` from the repository root (add
 ``--data PATH`` if the data is not at ``../shared/data``). It prints:

@@ -40,8 +40,8 @@ import time
 import torch
 
 from egan_core import get_registries, load_recipe
+from egan_core.generator_io import attention_map
 from egan_core.hardware import cpu_features, native_bf16
-from egan_core.tensors import attention_map
 from egan_core.training.build import build_parts
 from egan_core.training.precision import probe_size, resolve_precision
 from egan_core.training.step import Parts, gan_step, losses_objective

@@ -16,7 +16,7 @@ here), uint8 in and out, conversions included:
 
 Prints the median ms per megapixel, MP/s and the speed ratio to the default model (fp32
 to fp32, auto to auto), and the mean NIQE (lower is better) and brightness of the ``auto``
-outputs on the first ``--niqe-images`` photos of ``/work/shared/data/teacher_pairs/low`` (or
+outputs on the first ``--niqe-images`` photos of ``teacher_pairs/low`` (:data:`NIQE_DIR`, or
 ``--niqe-dir``), downscaled to ``--niqe-max-side`` as in no-reference validation; skipped
 with a note when the folder is absent.
 """
@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from _shared import dark_image
 
-NIQE_DIR = "/work/shared/data/teacher_pairs/low"
+NIQE_DIR = "../shared/data/teacher_pairs/low"  # beside the checkout; --niqe-dir elsewhere
 
 
 def _cpu_name() -> str:

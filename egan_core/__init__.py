@@ -2,7 +2,8 @@
 
 The public API is what this package exports (``__all__``), and nothing else:
 
-- users: :func:`load_recipe`, :func:`train`, :func:`load_enhancer` (an :class:`Enhancer`);
+- users: :func:`load_recipe`, :func:`train`, :func:`load_enhancer` (an :class:`Enhancer`),
+  :func:`enhance_files` (``egan enhance`` as a function; an :class:`EnhanceReport`);
 - plugin authors: :data:`hookimpl`, the :class:`Registries` handed to ``egan_register``,
   :class:`ObjectSpec`, :class:`LossContext`, :class:`AdversarialLoss`,
   :func:`attention_map`, and the component contracts (:class:`Generator`,
@@ -48,10 +49,10 @@ if TYPE_CHECKING:
         ReadsForeignWeights,
         ShipsWeights,
     )
-    from egan_core.enhance.api import load_enhancer
+    from egan_core.enhance.api import EnhanceReport, enhance_files, load_enhancer
     from egan_core.enhance.pipeline import Enhancer
+    from egan_core.generator_io import attention_map
     from egan_core.losses import AdversarialLoss, LossContext
-    from egan_core.tensors import attention_map
     from egan_core.training.trainer import train
 
 __version__ = "0.1.0"
@@ -60,10 +61,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "train": "egan_core.training.trainer",
     "load_enhancer": "egan_core.enhance.api",
+    "enhance_files": "egan_core.enhance.api",
+    "EnhanceReport": "egan_core.enhance.api",
     "Enhancer": "egan_core.enhance.pipeline",
     "LossContext": "egan_core.losses",
     "AdversarialLoss": "egan_core.losses",
-    "attention_map": "egan_core.tensors",
+    "attention_map": "egan_core.generator_io",
     **{name: "egan_core.contracts" for name in (
         "Generator", "Discriminator", "DeclaresValueRange", "DeclaresAttention", "PadsToMultiple",
         "HasInferenceForm", "ReadsForeignWeights", "ShipsWeights", "EnhancesUint8")},
@@ -92,6 +95,7 @@ __all__ = [
     "Discriminator",
     "DuplicateNameError",
     "EganError",
+    "EnhanceReport",
     "Enhancer",
     "EnhancesUint8",
     "Generator",
@@ -112,6 +116,7 @@ __all__ = [
     "UnknownNameError",
     "UsageError",
     "attention_map",
+    "enhance_files",
     "get_plugin_manager",
     "get_registries",
     "hookimpl",

@@ -1,17 +1,22 @@
-"""Checkpoint I/O: atomic writes, safe (weights-only) reads.
+"""Checkpoint I/O and the schema of a stored network: atomic writes, safe (weights-only) reads.
 
 An egan checkpoint is a ``torch.save`` dict carrying ``format`` (:data:`FORMAT`) and
-``version`` (:data:`VERSION`) beside its payload; what a training run stores in it is
-described by :class:`egan_core.training.state.TrainingState`.
+``version`` (:data:`VERSION`) beside its payload. A network in it is a :class:`ModelState`
+(``{"name", "kwargs", "state_dict"}``), read by inference (``egan_core.model_loading``) and
+training alike; what a training run stores besides is described by
+:class:`egan_core.training.state.TrainingState`. A ``.safetensors`` file of generator
+weights names its generator and kwargs in its metadata (:func:`generator_metadata`).
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import warnings
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +25,59 @@ import torch
 from egan_core.errors import CheckpointError, first_line
 from egan_core.fileio import atomic_write
 
-__all__ = ["FORMAT", "VERSION", "describe_mismatch", "load_checkpoint", "load_file",
-           "save_checkpoint", "save_safetensors"]
+__all__ = ["FORMAT", "META_GENERATOR", "META_KWARGS", "MISFIT", "VERSION", "ModelState", "PayloadError",
+           "describe_mismatch", "generator_metadata", "load_checkpoint", "load_file", "save_checkpoint",
+           "save_safetensors"]
 
 #: The ``format`` marker every egan checkpoint carries.
 FORMAT = "egan"
 #: The newest payload layout this egan writes and reads (older ones are read too).
 VERSION = 1
+#: safetensors metadata keys: the registered generator a weights file belongs to, and its
+#: constructor kwargs as a JSON object.
+META_GENERATOR = "name"
+META_KWARGS = "kwargs"
+
+#: Errors a checkpoint that does not fit the recipe raises while it is read or applied.
+MISFIT = (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError)
+
+
+class PayloadError(CheckpointError, ValueError):
+    """A checkpoint's payload lacks a part the schema requires, or holds it in the wrong shape."""
+
+
+@dataclass
+class ModelState:
+    """A network as a checkpoint stores it: registered name, constructor kwargs, weights."""
+
+    name: Any
+    kwargs: Mapping[str, Any]
+    state_dict: Any
+
+    def to_payload(self) -> dict[str, Any]:
+        """The ``{"name", "kwargs", "state_dict"}`` dict stored in the checkpoint."""
+        return {"name": self.name, "kwargs": self.kwargs, "state_dict": self.state_dict}
+
+    @classmethod
+    def from_payload(cls, spec: Any, role: str = "generator", *, where: str = "checkpoint",
+                     weights_only: bool = False) -> ModelState:
+        """Read a stored network; untrusted, so its shape is checked before anything uses it.
+
+        ``weights_only`` (resume): the recipe rebuilds the network, so only ``state_dict``
+        is required. ``where`` starts the error messages.
+
+        Raises:
+            PayloadError: no weights, or kwargs that are not a name-to-value mapping.
+        """
+        required = {"state_dict"} if weights_only else {"name", "state_dict"}
+        if not isinstance(spec, Mapping) or not required <= set(spec):
+            raise PayloadError(f"{where} holds no {role} weights")
+        kwargs = spec.get("kwargs") or {}
+        if not weights_only and (not isinstance(kwargs, Mapping)
+                                 or not all(isinstance(k, str) for k in kwargs)):
+            raise PayloadError(f"{where}: {role} kwargs must map names to values")
+        return cls(spec.get("name"), dict(kwargs) if isinstance(kwargs, Mapping) else {},
+                   spec["state_dict"])
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -42,12 +93,21 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     return atomic_write(path, write)
 
 
-def save_safetensors(path: str | Path, tensors: Mapping[str, torch.Tensor]) -> Path:
-    """Save a flat ``{name: tensor}`` map as ``.safetensors``, atomically."""
+def save_safetensors(path: str | Path, tensors: Mapping[str, torch.Tensor],
+                     metadata: Mapping[str, str] | None = None) -> Path:
+    """Save a flat ``{name: tensor}`` map as ``.safetensors``, atomically, with string
+    ``metadata`` in its header (:func:`generator_metadata` makes the part loaders read)."""
     from safetensors.torch import save_file
 
     flat = {k: v.detach().contiguous() for k, v in tensors.items()}
-    return atomic_write(path, lambda tmp: save_file(flat, tmp))
+    meta = None if metadata is None else {str(k): str(v) for k, v in metadata.items()}
+    return atomic_write(path, lambda tmp: save_file(flat, tmp, metadata=meta))
+
+
+def generator_metadata(name: str, kwargs: Mapping[str, Any]) -> dict[str, str]:
+    """The safetensors metadata naming a weights file's generator and its kwargs, so
+    ``egan_core.model_loading.load_generator`` rebuilds it without any code from the file."""
+    return {META_GENERATOR: name, META_KWARGS: json.dumps(dict(kwargs))}
 
 
 def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

@@ -35,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from egan_core.errors import EganError, InputError, UsageError
 from egan_core.evaluate import Failure, list_images, load_rgb
+from egan_core.fileio import save_image
 from egan_core.metrics import niqe
 
 #: side of the square box each image is fitted into on the contact sheet.
@@ -241,7 +242,7 @@ def compare(input_dir: str | Path, enhancers: Sequence[str] = (), checkpoints: S
     if not files:
         raise InputError(f"{input_dir}: no images found")
     if loader is None:
-        from egan_core import load_enhancer as loader
+        from egan_core.enhance.api import load_enhancer as loader
     loaded = []
     for m in methods:
         names: str | list[str] = m.names[0] if len(m.names) == 1 else list(m.names)
@@ -267,7 +268,7 @@ def compare(input_dir: str | Path, enhancers: Sequence[str] = (), checkpoints: S
             continue
         result.images.append(name)
         rel = f"images/input/{key}.png"
-        source.save(result.out / rel)
+        save_image(result.out / rel, source)
         paths[(name, "input")] = rel
         scores = {"input": _niqe_or_nan(source)}
         row: list[tuple[str, Image.Image | None]] = [(f"input: {name}", _fit(source, cell))]
@@ -282,7 +283,7 @@ def compare(input_dir: str | Path, enhancers: Sequence[str] = (), checkpoints: S
                 row.append((m.label, None))
                 continue
             rel = f"images/{folders[m.label]}/{key}.png"
-            output.save(result.out / rel)
+            save_image(result.out / rel, output)
             paths[(name, m.label)] = rel
             scores[m.label] = _niqe_or_nan(output)
             row.append((m.label, _fit(output.convert("RGB"), cell)))  # thumbnails only
@@ -290,7 +291,7 @@ def compare(input_dir: str | Path, enhancers: Sequence[str] = (), checkpoints: S
         rows.append(row)
 
     result.sheet = result.out / "contact_sheet.png"
-    contact_sheet(rows, cell).save(result.sheet)
+    save_image(result.sheet, contact_sheet(rows, cell))
     result.html = _write_html(result, paths)
     result.csv = _write_csv(result)
     return result

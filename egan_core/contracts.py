@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from egan_core.weights import WeightsRecord
 
 #: ``signed`` = the generator sees and returns [-1, 1] (EnlightenGAN); ``unit`` = [0, 1]
 #: (Zero-DCE, SCI).
@@ -56,14 +59,16 @@ class DeclaresAttention(Protocol):
 
 @runtime_checkable
 class PadsToMultiple(Protocol):
-    """Optional: the generator pads inputs to multiples of this (export and the ONNX
-    backend size their check images by it; default :data:`PAD_MULTIPLE`)."""
+    """Optional: the generator needs inputs padded to multiples of this (a network that
+    pools ``k`` times declares ``2**k``); the export wrapper pads to it with
+    :mod:`egan_core.padding`, and export and the ONNX backend size their check images by
+    it. Default :data:`PAD_MULTIPLE`: no padding needed."""
 
     pad_multiple: int
 
 
-#: The padding multiple of a generator that declares none (``attention_unet``'s 16).
-PAD_MULTIPLE = 16
+#: The padding multiple of a generator that declares none: any size works.
+PAD_MULTIPLE = 1
 
 
 def pad_multiple(generator: Any) -> int:
@@ -103,10 +108,11 @@ class ReadsForeignWeights(Protocol):
 
 @runtime_checkable
 class ShipsWeights(Protocol):
-    """Optional, on the registered class: the weights file ``model.generator.init:
-    default`` names (a path that may not exist yet in a development checkout)."""
+    """Optional, on the registered class: the weights ``model.generator.init: default``
+    names, as a :class:`~egan_core.weights.WeightsRecord` (a bare path is taken too); the
+    file may not exist yet in a development checkout."""
 
-    def shipped_weights(self) -> Path: ...
+    def shipped_weights(self) -> WeightsRecord | Path: ...
 
 
 @runtime_checkable

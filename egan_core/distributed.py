@@ -63,14 +63,18 @@ def training_group(device: torch.device) -> Iterator[torch.device]:
             dist.destroy_process_group()
 
 
-def broadcast_from_main(value: Any) -> Any:
-    """Rank 0's ``value`` on every rank (so all take one decision); ``value`` when alone."""
+def broadcast_from_main(value: Any, group: Any = None) -> Any:
+    """Rank 0's ``value`` on every rank (so all take one decision); ``value`` when alone.
+
+    ``group``: the process group to share it in (default: the default group; enhancement
+    uses :func:`decision_group`, whose timeout is short). Every rank of it must call this.
+    """
     if rank_and_world()[1] <= 1:
         return value
     import torch.distributed as dist
 
     box = [value]
-    dist.broadcast_object_list(box, src=0)
+    dist.broadcast_object_list(box, src=0, group=group)
     return box[0]
 
 

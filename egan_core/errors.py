@@ -1,7 +1,21 @@
 """Typed errors shared by the Python API and the CLI.
 
 Every error a user can cause is an :class:`EganError`; the CLI prints ``str(err)`` as one
-line and exits 1 (or 2 for :class:`UsageError`), never a traceback.
+line, ``error: ...``, never a traceback, and exits with the error's ``exit_code``. One rule
+holds for every command:
+
+- **2**: what the user typed is wrong, on the command line or in the recipe, and is to be
+  fixed there: an unknown command, option, recipe key or component name, a wrong option
+  or recipe value, a path argument that does not exist (a recipe, an input, a
+  ``--checkpoint``). These are :class:`UsageError`, :class:`UnknownNameError` and
+  :class:`RecipeError` (and click's own usage errors).
+- **1**: what was asked for is understood, but the inputs or the work failed: an
+  unreadable image, a ``--checkpoint`` that is corrupt, refused or for another
+  architecture, a full disk (every other :class:`EganError`; ``egan enhance`` and ``egan
+  eval`` still do the rest first). A :class:`RecipeError` raised ``from`` one of these (a
+  corrupt ``model.generator.init`` checkpoint) keeps its status.
+
+Training stopped by a signal exits 130 (Ctrl-C) or 143 (SIGTERM) after saving.
 """
 
 from __future__ import annotations
@@ -23,7 +37,9 @@ class UsageError(EganError):
 
 
 class UnknownNameError(EganError, LookupError):
-    """A registry lookup of a name nobody registered."""
+    """A registry lookup of a name nobody registered (exit status 2: a name to fix)."""
+
+    exit_code = 2
 
     def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
         known = sorted(known)
@@ -47,7 +63,17 @@ class DuplicateNameError(EganError, ValueError):
 
 
 class RecipeError(EganError, ValueError):
-    """A recipe key, type or value is wrong."""
+    """A recipe file, key, type or value is wrong (exit status 2: the recipe is to fix).
+
+    Raised ``from`` another egan error (a checkpoint named by the recipe that cannot be
+    read), it exits with that error's status instead: the input failed, not the recipe.
+    """
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        """2, or the status of the egan error this one was raised from."""
+        cause = self.__cause__
+        return cause.exit_code if isinstance(cause, EganError) else 2
 
 
 class PluginError(EganError):
@@ -71,3 +97,16 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     type name: library errors run to many lines, egan's messages are one."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0][:limit] if lines else type(exc).__name__
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks escaped: file names may hold them, error lines must not."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def folded(exc: BaseException | str, limit: int | None = None) -> str:
+    """The whole message of ``exc`` on one line, runs of white space folded to one space (at
+    most ``limit`` characters): for errors whose detail spans lines, such as a state dict's
+    missing keys, where :func:`first_line` would drop the detail."""
+    text = " ".join(str(exc).split())
+    return text if limit is None else text[:limit]

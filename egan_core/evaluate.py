@@ -38,20 +38,34 @@ class EvalReport:
     metrics: tuple[str, ...]
     per_image: dict[str, dict[str, float]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    #: each input as given (a folder or a file) -> the ``per_image`` names of its images
+    inputs: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def mean(self) -> dict[str, float]:
-        """Mean of each metric over the scored images (absent when none was scored)."""
+        """Mean of each metric over all scored images (absent when none was scored)."""
+        return self._mean(list(self.per_image))
+
+    @property
+    def mean_per_input(self) -> dict[str, dict[str, float]]:
+        """Mean of each metric per input, so two folders (before / after) are compared
+        side by side instead of averaged together."""
+        return {given: self._mean(names) for given, names in self.inputs.items()}
+
+    def _mean(self, names: list[str]) -> dict[str, float]:
         out: dict[str, float] = {}
         for metric in self.metrics:
-            values = [scores[metric] for scores in self.per_image.values() if metric in scores]
+            values = [self.per_image[n][metric] for n in names
+                      if n in self.per_image and metric in self.per_image[n]]
             if values:
                 out[metric] = math.fsum(values) / len(values)
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"per_image": {file_name: {metric: value}}, "mean": {metric: value}}``."""
-        return {"per_image": self.per_image, "mean": self.mean}
+        """``{"per_image": {file_name: {metric: value}}, "mean": {metric: value},
+        "mean_per_input": {input: {metric: value}}}``."""
+        return {"per_image": self.per_image, "mean": self.mean,
+                "mean_per_input": self.mean_per_input}
 
 
 def load_rgb(path: str | Path) -> np.ndarray:
@@ -132,14 +146,18 @@ def evaluate(dirs: Sequence[str | Path], metrics: Sequence[str],
     ref_index = _reference_index(reference) if needing and reference is not None else {}
 
     files: list[Path] = []
+    owners: list[str] = []
     for d in dirs:
         found = list_images(d)
         if not found:
             suffixes = ", ".join(sorted(IMAGE_EXTENSIONS))
             raise InputError(f"{d}: no images found (looked for {suffixes})")
         files.extend(found)
+        owners.extend([str(d)] * len(found))
 
     report = EvalReport(metrics=metrics)
+    for name, owner in zip(_names(files), owners, strict=True):
+        report.inputs.setdefault(owner, []).append(name)
     for name, path in zip(_names(files), files, strict=True):
         try:
             ref_img = None

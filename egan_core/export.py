@@ -14,18 +14,19 @@ ONNX, ``torch.jit.load`` for TorchScript) and compared with the PyTorch model in
 
 from __future__ import annotations
 
+import json
 import math
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from egan_core.contracts import WritesOnnx, pad_multiple
 from egan_core.errors import EganError, UsageError, first_line
-from egan_core.export_formats import (
+from egan_core.export_files import (
     FORMATS,
     INPUT_NAME,
     OPSET,
@@ -37,8 +38,9 @@ from egan_core.export_formats import (
     write_torchscript,
 )
 from egan_core.fileio import atomic_write
+from egan_core.generator_io import check_image, enhance_with
 from egan_core.metrics.psnr import MIN_PSNR, psnr01
-from egan_core.tensors import check_image, enhance_with
+from egan_core.padding import crop, pad, pads_for
 
 #: Smallest height and width the exported graph is documented (and ``shape`` allowed) for.
 MIN_SIDE = 16
@@ -79,29 +81,25 @@ class ExportWrapper(nn.Module):
 
     The pad amounts are computed from the input's shape inside ``forward``, so traced
     graphs keep them dynamic. The generator is run through
-    :func:`egan_core.tensors.enhance_with` on sizes that are multiples of its declared
-    ``pad_multiple`` (default :data:`egan_core.contracts.PAD_MULTIPLE`, so ``attention_unet``'s own padding is
-    a no-op), with its attention map where it takes one (computed from the padded image,
-    pixel-wise, so equal to the padded attention map). Generators that need no padding
-    (or pad themselves traceably) declare ``pad_multiple = 1``.
+    :func:`egan_core.generator_io.enhance_with` on sizes that are multiples of its declared
+    ``pad_multiple`` (:mod:`egan_core.padding`; ``attention_unet`` declares 16, so its own
+    padding is a no-op), with its attention map where it takes one (computed from the padded
+    image, pixel-wise, so equal to the padded attention map). Generators that need no
+    padding, or pad themselves traceably, declare none (1).
     """
 
     def __init__(self, generator: nn.Module, multiple: int | None = None, clamp: bool = True) -> None:
         super().__init__()
         self.generator = generator
-        # a generator that pads itself traceably (or needs no padding) declares pad_multiple
         self.multiple = multiple or pad_multiple(generator)
         self.clamp = clamp
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` in [0, 1] -> the enhanced ``(N, 3, H, W)``, clamped to [0, 1]."""
         height, width = image.shape[-2], image.shape[-1]
-        dh = (self.multiple - height % self.multiple) % self.multiple
-        dw = (self.multiple - width % self.multiple) % self.multiple
-        top, left = dh // 2, dw // 2
-        x = F.pad(image, [left, dw - left, top, dh - top], mode="reflect")
-        out = enhance_with(self.generator, x)[0]
-        out = out[:, :, top:top + height, left:left + width]
+        pads = pads_for(height, width, self.multiple)
+        out = enhance_with(self.generator, pad(image, pads))[0]
+        out = crop(out, pads, height, width)
         return out.clamp(0.0, 1.0) if self.clamp else out
 
 
@@ -256,3 +254,56 @@ def export_model(checkpoint: str | Path | None, recipe: str | Path | None, fmt: 
         psnr=result["psnr"],
         checked=tuple(sizes),
     )
+
+
+def export_weights(checkpoint: str | Path | None, recipe: str | Path | None, out: str | Path,
+                   runs: str | Path = "runs") -> ExportReport:
+    """Write a checkpoint's generator alone as ``.safetensors``, for sharing a trained model.
+
+    A run's ``latest.pt`` also holds the discriminator, the optimizers and the random
+    state (hundreds of MB for the paper's models); the generator's weights with its name
+    and kwargs in the header are all ``egan enhance --checkpoint`` needs, and loading them
+    runs no code. The file is read back and compared tensor by tensor before it replaces
+    ``out``.
+
+    Raises:
+        UsageError: both or neither of checkpoint and recipe, or a file that is not an egan
+            checkpoint (original weights files are already weights-only: use them as they are).
+        CheckpointError: the checkpoint cannot be read.
+        EganError: the written file does not read back identical (nothing is written).
+    """
+    from egan_core.checkpoint import (
+        FORMAT,
+        ModelState,
+        generator_metadata,
+        load_file,
+        save_safetensors,
+    )
+    from egan_core.model_loading import load_generator
+
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"--out '{out}' is a folder; give the file to write")
+    if out.suffix.lower() != ".safetensors":
+        raise UsageError(f"--out '{out}': a weights-only export is a .safetensors file; name it so")
+    source = _source(checkpoint, recipe, runs)
+    data = load_file(source)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UsageError(f"'{source}' is not an egan checkpoint; weights files of other origins"
+                         " are weights-only already: pass them to --checkpoint as they are")
+    spec = ModelState.from_payload(data.get("generator"), where=f"egan checkpoint '{source}'")
+    tensors = {k: v for k, v in spec.state_dict.items() if isinstance(v, torch.Tensor)}
+    metadata = generator_metadata(str(spec.name), dict(spec.kwargs))
+    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.is_dir() else None) as tmp:
+        trial = Path(tmp) / out.name
+        save_safetensors(trial, tensors, metadata)
+        back = load_generator(trial).state_dict()
+        expected = load_generator(source).state_dict()
+        if back.keys() != expected.keys() or not all(torch.equal(back[k], expected[k]) for k in back):
+            raise EganError(f"the weights written from '{source}' do not read back identical;"
+                            " nothing was written")
+        atomic_write(out, lambda dst: Path(dst).write_bytes(trial.read_bytes()))
+    return ExportReport(path=out, format="safetensors", checkpoint=source,
+                        input_spec=f"generator '{spec.name}' with kwargs {json.dumps(dict(spec.kwargs))}",
+                        output_spec=f"{len(tensors)} tensors, {out.stat().st_size / 1e6:.1f} MB",
+                        psnr=math.inf, checked=())

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from egan_core.errors import CheckpointError
 
 
@@ -50,6 +52,12 @@ def atomic_write(path: str | Path, write: Callable[[str], Any], *, suffix: str =
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def save_image(path: str | Path, image: Image.Image, format: str = "PNG", **options: Any) -> Path:
+    """Write a PIL image atomically (PNG unless ``format`` says otherwise; ``options`` go
+    to PIL's writer, e.g. ``quality`` or ``compress_level``)."""
+    return atomic_write(path, lambda tmp: image.save(tmp, format=format, **options))
 
 
 def os_error_of(exc: BaseException) -> OSError | None:

@@ -10,6 +10,7 @@ numpy and PIL (OpenCV only for 16-bit colour).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from egan_core.errors import InputError
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".bmp", ".gif", ".jpeg", ".jpg", ".pgm", ".png", ".pnm", ".ppm", ".tif", ".tiff", ".webp"}
 )
+
+#: Pillow's wordings that only restate "corrupt or truncated" ("image file is truncated (76
+#: bytes not processed)", "broken data stream when reading image file"): left out of messages.
+PIL_NOISE = re.compile(r"truncated|bytes not processed|when reading image file", re.IGNORECASE)
 
 #: The EXIF tag holding the orientation (1-8).
 ORIENTATION_TAG = 0x0112
@@ -115,8 +120,7 @@ def read_raw(path: str | Path) -> tuple[np.ndarray, int]:
     except InputError:
         raise
     except (OSError, SyntaxError, ValueError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise InputError(f"'{path}': corrupt or truncated image ({first})") from exc
+        raise InputError(f"'{path}': corrupt or truncated image{_detail(exc)}") from exc
     except Exception as exc:  # decoders of crafted files raise anything (NotImplementedError...)
         first = (str(exc).splitlines() or [""])[0][:160]
         raise InputError(f"'{path}': corrupt or unsupported image ({type(exc).__name__}: {first})"
@@ -150,8 +154,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
         with Image.open(path) as im:
             width, height = im.size
     except Exception as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160] or type(exc).__name__
-        raise InputError(f"'{path}': cannot read the image header ({reason})") from exc
+        raise InputError(f"'{path}': cannot read the image header{_detail(exc)}") from exc
     return height, width
 
 
@@ -161,6 +164,16 @@ def to_uint8(array: np.ndarray) -> np.ndarray:
     out *= 255.0
     out += 0.5
     return np.floor(out, out=out).astype(np.uint8)
+
+
+def _detail(exc: BaseException) -> str:
+    """`` (Pillow's reason)`` to append to egan's message; empty when Pillow's text adds
+    nothing a user can act on (see :data:`PIL_NOISE`)."""
+    lines = str(exc).splitlines()
+    first = lines[0].strip()[:160] if lines else ""
+    if PIL_NOISE.search(first):
+        return ""
+    return f" ({first or type(exc).__name__})"
 
 
 def _is_rgb16(im: Image.Image) -> bool:

@@ -4,12 +4,13 @@ Three kinds of file are recognised, all read without running code
 (:func:`egan_core.checkpoint.load_file`):
 
 - an egan checkpoint (``{"format": "egan", "generator": {"name", "kwargs",
-  "state_dict"}, ...}``, see :class:`egan_core.training.state.ModelState`), built through
+  "state_dict"}, ...}``, see :class:`egan_core.checkpoint.ModelState`), built through
   the generators registry;
 - an original-format state dict (EnlightenGAN ``*_net_G_A.pth``): every registered
   generator class offering ``from_foreign_state_dict`` is tried in name order;
 - a ``.safetensors`` file of generator weights; its metadata may name the generator
-  (``"name"``) and its kwargs (``"kwargs"``, JSON); default ``attention_unet``.
+  (``"name"``) and its kwargs (``"kwargs"``, JSON; see
+  :func:`egan_core.checkpoint.generator_metadata`); default ``attention_unet``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ import torch
 import yaml
 from torch import nn
 
-from egan_core.checkpoint import FORMAT, describe_mismatch, load_file
+from egan_core.checkpoint import (
+    FORMAT,
+    META_GENERATOR,
+    META_KWARGS,
+    ModelState,
+    describe_mismatch,
+    load_file,
+)
 from egan_core.errors import CheckpointError, EganError, first_line
 from egan_core.plugins import get_registries
 from egan_core.registry import Registries
 from egan_core.signature import component_kwargs
-from egan_core.training.state import ModelState
 
 #: Generator assumed for weights that do not say which one they belong to.
 DEFAULT_GENERATOR = "attention_unet"
@@ -64,12 +71,12 @@ def _safetensors_header(path: Path) -> tuple[str, dict[str, Any]]:
     with safe_open(str(path), framework="pt") as fh:
         meta = fh.metadata() or {}
     try:
-        kwargs = json.loads(meta.get("kwargs", "{}"))
+        kwargs = json.loads(meta.get(META_KWARGS, "{}"))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"'{path}': metadata 'kwargs' is not valid JSON") from exc
     if not isinstance(kwargs, dict):
         raise CheckpointError(f"'{path}': metadata 'kwargs' must be a JSON object")
-    return meta.get("name", DEFAULT_GENERATOR), kwargs
+    return meta.get(META_GENERATOR, DEFAULT_GENERATOR), kwargs
 
 
 def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str, Any],

@@ -9,6 +9,7 @@ from typing import Any
 import pluggy
 
 from egan_core import hookspecs
+from egan_core.errors import folded
 from egan_core.registry import Registries
 
 ENTRY_POINT_GROUP = "egan.plugins"
@@ -103,7 +104,7 @@ _PLUGIN_FAILURES = (Exception, SystemExit)
 
 def _describe(exc: BaseException) -> str:
     """``Type: message`` on one line (reasons end up in one-line error messages)."""
-    text = " ".join(str(exc).split())
+    text = folded(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

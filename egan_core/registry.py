@@ -11,7 +11,7 @@ from typing import Any
 from egan_core.errors import DuplicateNameError, UnknownNameError
 from egan_core.objects import ObjectSpec
 
-KINDS = ("generators", "discriminators", "losses", "datasets", "enhancers", "objects")
+KINDS = ("generators", "discriminators", "losses", "datasets", "enhancers", "objects", "models")
 #: Registered names appear in recipe keys and ``--set losses.<name>.weight=...`` paths.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _SINGULAR = {
@@ -21,6 +21,7 @@ _SINGULAR = {
     "datasets": "dataset",
     "enhancers": "enhancer",
     "objects": "object",
+    "models": "model",
 }
 
 
@@ -47,7 +48,8 @@ class Registry:
 
         Raises:
             ValueError: ``name`` is not a plain identifier-like string.
-            TypeError: ``factory`` is not callable (for ``objects``: not an ObjectSpec).
+            TypeError: ``factory`` is not callable (for ``objects``: not an ObjectSpec; for
+                ``models``: not a :class:`~egan_core.weights.WeightsRecord`).
             DuplicateNameError: ``name`` (or, for objects, a spelling) is already taken.
         """
         if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -61,7 +63,9 @@ class Registry:
                 f"object '{name}' must be registered as egan_core.ObjectSpec,"
                 f" got {type(factory).__name__}"
             )
-        if not callable(factory) and self.kind != "objects":
+        if self.kind == "models":
+            self._check_model(name, factory)
+        elif not callable(factory) and self.kind != "objects":
             raise TypeError(
                 f"{self.singular} '{name}' must be callable (a class or function),"
                 f" got {type(factory).__name__}"
@@ -85,6 +89,17 @@ class Registry:
                     f"object '{name}': '{taken[0]}' already means object '{entry.name}',"
                     f" registered by '{entry.provider}'; '{provider}' tried to register it again"
                 )
+
+    def _check_model(self, name: str, record: Any) -> None:
+        from egan_core.weights import WeightsRecord  # torch, only once a model is registered
+
+        if not isinstance(record, WeightsRecord):
+            raise TypeError(
+                f"model '{name}' must be registered as egan_core.weights.WeightsRecord,"
+                f" got {type(record).__name__}"
+            )
+        if record.name != name:
+            raise ValueError(f"model registered as '{name}' has WeightsRecord name '{record.name}'")
 
     def get(self, name: str) -> Any:
         """The factory registered under ``name``, or a helpful :class:`UnknownNameError`."""
@@ -132,6 +147,9 @@ class Registries:
     datasets: Registry
     enhancers: Registry
     objects: Registry
+    #: the weights a distribution ships, one :class:`~egan_core.weights.WeightsRecord` each
+    #: (``egan models`` lists them and prints their cards).
+    models: Registry
 
     def __init__(self) -> None:
         self.current_provider = "<direct>"

@@ -31,11 +31,11 @@ import torch
 
 from egan_core import plugins as _plugins
 from egan_core.checkpoint import save_checkpoint
+from egan_core.generator_io import attention_map
 from egan_core.hookspecs import hookimpl
 from egan_core.losses import LossContext
 from egan_core.plugins import PluginManager
 from egan_core.registry import Registries
-from egan_core.tensors import attention_map
 
 PluginManagerFactory = Callable[..., PluginManager]
 

@@ -49,11 +49,10 @@ def on_serial_thread(fn: Callable[[], None]) -> None:
 
     Switching the thread count in the calling thread (``torch.set_num_threads(1)`` and back)
     costs nothing itself, but the first parallel operation after a switch waits for OpenMP
-    to resize its team: 10 to 20 ms each time on a busy machine when the other cores'
-    workers are descheduled (measured right after the default model's two-thread pass,
-    against 14 ms for the whole 1 MP enhancement). OpenMP's thread count is per thread, so
-    one worker set to one thread once never switches. Calls from several threads at once
-    take turns. Grad and inference mode are the caller's; exceptions reach the caller.
+    to resize its team, which on a busy machine can take as long as the whole per-pixel pass
+    (docs/benchmarks.md, *The fast model*). OpenMP's thread count is per thread, so one
+    worker set to one thread once never switches. Calls from several threads at once take
+    turns. Grad and inference mode are the caller's; exceptions reach the caller.
     """
     global _SERIAL
     if threading.current_thread().name.startswith(_SERIAL_NAME):  # called from the worker itself

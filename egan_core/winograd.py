@@ -8,7 +8,7 @@ outputs differ from a direct convolution by float rounding only (relative 1e-6 t
 
 Nothing here decides whether it is used: enhancement (backend ``winograd``) and training
 (``train.winograd``) time it against the other paths on the machine and keep it only where
-it is faster (:mod:`egan_core.enhance.backends`, :mod:`egan_core.training.precision`).
+it is faster (:mod:`egan_core.enhance.forward_paths`, :mod:`egan_core.training.precision`).
 
 Training needs the gradients too: the gradient with respect to the input of a stride-1
 convolution is itself a stride-1 convolution (with the kernels flipped and their in/out
@@ -31,7 +31,7 @@ from torch import nn
 #: The largest zero padding (per side) a swapped 3x3 convolution may have.
 MAX_PADDING = 2
 #: Smaller feature maps take the direct convolution: Winograd's 8x8 input tiles cost more
-#: than they save there (a 16x16 map with 512 channels ran 3x slower than oneDNN, AVX2).
+#: than they save there (slower than oneDNN on the U-Net's deepest maps; docs/benchmarks.md).
 MIN_PIXELS = 1024
 _ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar("egan_winograd", default=False)
 
@@ -57,11 +57,10 @@ def image_threads() -> bool:
     PyTorch creates NNPACK's thread pool once, at the process's first NNPACK convolution,
     with as many threads as torch has then. By default egan lets that pool split each
     image (best for one large image: enhancement). Training batches of small crops run
-    faster with one image per thread (``benchmarks/bench_train.py`` on 2 cores capped to
-    AVX2: median 1.75x the original step over eight runs, 1.46x to 1.80x; 1.31x with
-    NNPACK's pool in an earlier session), which needs a pool of one thread,
-    so this must come before the first Winograd convolution. Returns whether the mode is
-    in effect (False when NNPACK is missing or its pool was already made).
+    faster with one image per thread (``benchmarks/bench_train.py``; figures in
+    docs/benchmarks.md, *Training step*), which needs a pool of one thread, so this must
+    come before the first Winograd convolution. Returns whether the mode is in effect
+    (False when NNPACK is missing or its pool was already made).
     """
     if _STATE["image_threads"]:
         return True
@@ -97,9 +96,9 @@ def _nnpack(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
 def _workers(threads: int) -> ThreadPoolExecutor:
     """The ``threads`` worker threads of :func:`image_threads` mode (made once per count).
 
-    They keep torch's intra-op thread count: set to one each (so that their copies into
-    the batch's output could not start OpenMP teams of their own), the training step ran
-    25 % slower on 2 cores capped to AVX2.
+    They keep torch's intra-op thread count, so that each one's copy into the batch's
+    output may use OpenMP's team: set to one thread each, they made the training step
+    slower (docs/benchmarks.md).
     """
     if threads not in _WORKERS:
         _WORKERS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="egan-winograd")
@@ -125,7 +124,7 @@ def _forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
     if _STATE["image_threads"] and threads > 1:
         # each worker copies its image into the batch's output: the copy (and the first
         # touch of the fresh output's pages, which costs more than the copy) runs on all
-        # threads at once, where a cat after the jobs ran on one (4 % of a training step)
+        # threads at once, where a cat after the jobs would run on one
         jobs = [_workers(threads).submit(_nnpack, x[i:i + 1], weight, bias, pads, out[i:i + 1], inference)
                 for i in range(n)]
         for job in jobs:

@@ -8,8 +8,9 @@ from egan_core.registry import Registries
 
 @hookimpl
 def egan_register(registries: Registries) -> None:
-    """Register the EnlightenGAN networks, losses, datasets, enhancers and ExDark objects."""
-    from egan_plugins import data, enhancers, losses, networks, objects
+    """Register the EnlightenGAN networks, losses, datasets, enhancers, ExDark objects and the
+    records of the shipped models."""
+    from egan_plugins import data, enhancers, losses, networks, objects, shipped
 
-    for module in (objects, networks, losses, data, enhancers):
+    for module in (objects, networks, losses, data, enhancers, shipped):
         module.register(registries)

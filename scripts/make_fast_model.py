@@ -4,7 +4,8 @@
 
 writes ``egan_plugins/weights/fast.safetensors`` with the generator's name and kwargs in the
 file's metadata, so ``egan_core.model_loading.load_generator`` rebuilds it. The weights stay
-in float32: the file is 1.4 MB either way, and float16 would cost PSNR for nothing.
+in float32: the file is 1.4 MB either way, and float16 would cost PSNR for nothing. The
+model's facts are its record, ``egan_plugins.shipped.FAST_MODEL``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_default_model import weights_cli  # noqa: E402
 
-OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "fast.safetensors"
+from egan_plugins.shipped import FAST_MODEL  # noqa: E402
 
 
 def main() -> None:
-    weights_cli(__doc__.splitlines()[0], OUT, half=False, expect="fast_grid",
-                source="egan recipes/distill_fast.yaml, then recipes/distill_fast_official.yaml "
-                       "(see MODEL.md)")
+    weights_cli(__doc__.splitlines()[0], FAST_MODEL, half=False)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Label low-light photos with the default model, as training pairs for the ``fast`` model.
 
-    python scripts/make_fast_pairs.py --data ../shared/data --out /tmp/egan_fast_pairs
+    python scripts/make_fast_pairs.py --data ../shared/data    # --out DIR: elsewhere than the default
 
 writes ``OUT/low/<group>/<name>.png`` (the exact 8-bit input the teacher saw) and
 ``OUT/teacher/<group>/<name>.png`` (its output), the layout egan's ``paired`` dataset reads.
@@ -61,7 +61,7 @@ def _load(path: Path, side: int) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--out", type=Path, default=Path("/tmp/egan_fast_pairs"))
+    ap.add_argument("--out", type=Path, default=Path("data/fast_pairs"))
     ap.add_argument("--limit", type=int, default=0, help="stop after this many teacher pairs")
     args = ap.parse_args()
     copies, jobs = _jobs(args.data)

@@ -1,10 +1,11 @@
 """Turn a trained ``zero_dce_pp`` checkpoint into the shipped ``zero_dce_pp`` enhancer's weights.
 
-    python scripts/make_zoo_model.py /tmp/zoo/runs/zero_dce_pp_long/checkpoints/epoch_0014.pt
+    python scripts/make_zoo_model.py runs/zero_dce_pp_long/checkpoints/epoch_0014.pt
 
 writes ``egan_plugins/weights/zero_dce_pp.safetensors`` (float32, 45 KB) with the generator's
 name and kwargs in the file's metadata. Trained on SICE images (CC BY-NC 4.0): the weights
-are for research use only (MODEL.md, *Zero-reference zoo*).
+are for research use only (MODEL.md, *Zero-reference zoo*). The model's facts are its
+record, ``egan_plugins.shipped.ZERO_DCE_PP_MODEL``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_default_model import weights_cli  # noqa: E402
 
-OUT = Path(__file__).resolve().parent.parent / "egan_plugins" / "weights" / "zero_dce_pp.safetensors"
+from egan_plugins.shipped import ZERO_DCE_PP_MODEL  # noqa: E402
 
 
 def main() -> None:
-    weights_cli(__doc__.splitlines()[0], OUT, half=False, expect="zero_dce_pp",
-                source="egan recipes/zero_dce_pp.yaml, 128 px CPU shortening, SICE (CC BY-NC 4.0; "
-                       "research only; see MODEL.md)")
+    weights_cli(__doc__.splitlines()[0], ZERO_DCE_PP_MODEL, half=False)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
-"""``egan data ...``: dataset tools (the work is done in :mod:`egan_core.data_tools`)."""
+"""``egan data ...``: dataset tools (the work is done in :mod:`egan_core.exdark`)."""
 
 from __future__ import annotations
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
-from egan_core.data_tools import CropSummary, crop_objects
 from egan_core.errors import InputError
+from egan_core.exdark import CropSummary, crop_objects
+from egan_core.progress import ProgressDisplay
 
 
 @click.group()
@@ -17,8 +18,8 @@ def data() -> None:
 
 
 @data.command("crop-objects")
-@click.argument("images", type=click.Path(file_okay=False))
-@click.option("--annotations", required=True, type=click.Path(),
+@click.argument("images", type=click.Path(exists=True, file_okay=False))
+@click.option("--annotations", required=True, type=click.Path(exists=True),
               help="Folder of ExDark bbGt .txt files, one .txt file, or a COCO .json file.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Output root; crops go to OUT/train_A/<object>/ (or train_B).")
@@ -37,12 +38,11 @@ def crop_objects_command(images: str, annotations: str, out: str, objects: tuple
     Re-running skips crops that already exist.
     """
     console = Console()
-    with Progress(TextColumn("cropping"), BarColumn(), MofNCompleteColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("crop", total=None)
+    with ProgressDisplay(TextColumn("cropping"), BarColumn(), MofNCompleteColumn(),
+                         console=console, transient=True) as progress:
 
         def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            progress.update(completed=done, total=total)
 
         summary = crop_objects(images, annotations, out, objects, margin=margin,
                                min_size=min_size, split=split, on_image=advance)

@@ -1,4 +1,4 @@
-"""``egan demo``: a thin layer over :func:`egan_core.demo_app.serve` (gradio, imported lazily)."""
+"""``egan demo``: a thin layer over :func:`egan_core.demo_page.serve` (gradio, imported lazily)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import click
               help="TCP port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; 0.0.0.0 exposes the demo to your network (no authentication).")
-@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--checkpoint", "checkpoints", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
               help="Also offer this checkpoint (egan, original *_net_G_A.pth or .safetensors); repeatable.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 def demo(port: int, host: str, checkpoints: tuple[str, ...], device: str) -> None:
@@ -20,6 +21,6 @@ def demo(port: int, host: str, checkpoints: tuple[str, ...], device: str) -> Non
     the strength, compare before and after with the time taken and NIQE, and download the
     result at full resolution. Needs the optional extra: pip install 'egan[demo]'.
     """
-    from egan_core.demo_app import serve
+    from egan_core.demo_page import serve
 
     serve(host=host, port=port, checkpoints=checkpoints, device=device, echo=click.echo)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -41,7 +42,8 @@ def _num(value: float, digits: int = 4) -> str:
               help="psnr/ssim on all RGB channels or on the BT.601 Y (luma) channel. "
                    "NIQE always uses MATLAB rgb2gray.")
 @click.option("--json", "as_json", is_flag=True,
-              help='Print {"per_image": {file: {metric: value}}, "mean": {metric: value}}.')
+              help='Print {"per_image": {file: {metric: value}}, "mean": {metric: value},'
+                   ' "mean_per_input": {input: {metric: value}}}.')
 def eval_command(dirs: tuple[str, ...], metrics: tuple[str, ...], reference: str | None,
                  channel: str, as_json: bool) -> None:
     """Score images with NIQE (no reference; lower is better), PSNR, SSIM or mean brightness.
@@ -63,9 +65,17 @@ def eval_command(dirs: tuple[str, ...], metrics: tuple[str, ...], reference: str
             table.add_column(m, justify="right")
         for name, scores in report.per_image.items():
             table.add_row(name, *(_num(scores[m]) for m in report.metrics))
+        if len(report.inputs) > 1:
+            names = [Path(given).name or given for given in report.inputs]
+            short = len(set(names)) == len(names)  # folder names, unless two are alike
+            for name, (given, mean) in zip(names, report.mean_per_input.items(), strict=True):
+                if mean:
+                    table.add_row(f"mean of {name if short else given}",
+                                  *(_num(mean[m]) for m in report.metrics), style="bold")
         if report.per_image:
             mean = report.mean
-            table.add_row("mean", *(_num(mean[m]) for m in report.metrics), style="bold")
+            label = "mean of all" if len(report.inputs) > 1 else "mean"
+            table.add_row(label, *(_num(mean[m]) for m in report.metrics), style="bold")
         Console().print(table)
     total = len(report.per_image) + len(report.failures)
     _report_failures(report.failures, f"{len(report.failures)} of {total} images failed "
@@ -78,7 +88,8 @@ def eval_command(dirs: tuple[str, ...], metrics: tuple[str, ...], reference: str
               help="A column: an enhancer (gan, clahe, denoise...; 'gan+denoise' chains) with "
                    "options after a colon, values as YAML scalars (clahe:clip_limit=3,tiles=4); "
                    "repeatable.")
-@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--checkpoint", "checkpoints", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
               help="A column: the gan enhancer with this checkpoint; repeatable.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from egan_core.errors import EganError
+from egan_core.errors import EganError, folded
 
 #: subcommand module -> attribute; each module owns one command (or group).
 COMMANDS = {
@@ -18,6 +18,7 @@ COMMANDS = {
     "eval": "egan_core.cli.evaluate:eval_command",
     "compare": "egan_core.cli.evaluate:compare",
     "export": "egan_core.cli.export:export",
+    "models": "egan_core.cli.models:models",
     "plugins": "egan_core.cli.plugins:plugins",
     "recipe": "egan_core.cli.recipe:recipe",
     "data": "egan_core.cli.data:data",
@@ -35,6 +36,7 @@ SUMMARIES = {
     "enhance": "Enhance images and videos (files, folders or globs) into OUT, keeping their names.",
     "eval": "Score images with NIQE (no reference; lower is better), PSNR, SSIM or mean brightness.",
     "export": "Export a generator to ONNX or TorchScript (input and output in [0, 1]).",
+    "models": "List the shipped models: method, speed on which CPU, quality by which protocol, licence.",
     "plugins": "List every registered component with its distribution, and broken plugins.",
     "recipe": "Inspect recipes.",
     "run": "Train the recipe RECIPE (a path, or recipes/NAME.yaml from the installed configs).",
@@ -92,7 +94,7 @@ class EganGroup(click.Group):
         except EganError as exc:  # one line; the whole chain only when asked for
             if debugging():
                 traceback.print_exception(exc)
-            raise EganCliError(" ".join(str(exc).split()), exc.exit_code) from exc
+            raise EganCliError(folded(exc), exc.exit_code) from exc
 
 
 @click.group(cls=EganGroup, context_settings={"help_option_names": ["-h", "--help"]})

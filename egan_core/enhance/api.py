@@ -1,18 +1,27 @@
-"""``load_enhancer``: build an :class:`~egan_core.enhance.pipeline.Enhancer` from names."""
+"""The enhancement entry points: :func:`load_enhancer` builds an
+:class:`~egan_core.enhance.pipeline.Enhancer` from names, :func:`enhance_files` runs one
+over files, folders and globs (what ``egan enhance`` does) and returns an
+:class:`EnhanceReport`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from egan_core.devices import resolve_device
+from egan_core.distributed import end_group, rank_and_world, start_group
+from egan_core.enhance.files import Job, plan_jobs
 from egan_core.enhance.pipeline import Enhancer
+from egan_core.enhance.runner import Report, gather_reports, run_jobs, shard_plan
 from egan_core.enhance.specs import parse_spec
-from egan_core.errors import RecipeError, UsageError
+from egan_core.errors import EganError, InputError, RecipeError, UsageError, folded, one_line
 from egan_core.plugins import get_registries
+from egan_core.progress import ProgressDisplay, RateColumn
 from egan_core.registry import Registries
 from egan_core.signature import accepted, check_options, check_type, parameters
 
@@ -121,3 +130,132 @@ def _check_used(names: list[str], factories: list[Any], given: dict[str, Any], u
         takes = sorted({p for f in factories for p in accepted(f)} - {"device"})
         raise UsageError(f"{', '.join(unused)} not accepted by enhancer(s) {', '.join(names)};"
                          f" they accept: {', '.join(takes) or '(nothing)'}")
+
+
+@dataclass
+class EnhanceReport(Report):
+    """What :func:`enhance_files` did, over every rank under ``torchrun``.
+
+    As :class:`~egan_core.enhance.runner.Report`: ``written`` (output files), ``failed``
+    (``(input, reason)``), ``skipped`` (outputs kept) and ``errors`` (``(rank, reason)``
+    of a rank that broke down as a whole). Besides: ``out``, the output folder; ``total``,
+    the input files found; ``rank`` and ``world``, this process's place under ``torchrun``
+    (rank 0 alone is meant to print the summary).
+    """
+
+    out: Path = field(default_factory=Path)
+    total: int = 0
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        """Whether this process prints the summary (rank 0, or the only process)."""
+        return self.rank == 0
+
+    @property
+    def attempted(self) -> int:
+        """Inputs enhanced or tried (not skipped)."""
+        return self.total - len(self.skipped)
+
+    def summary(self, total: int | None = None, missing: Sequence[str] = ()) -> str:
+        """``"3 of 10 failed: a.png, b.png, c.png"`` (out of :attr:`total` by default)."""
+        return super().summary(self.total if total is None else total, missing)
+
+
+def enhance_files(inputs: str | Path | Sequence[str | Path], out: str | Path,
+                  enhancer: str | Sequence[str] = "gan", *, checkpoint: str | Path | None = None,
+                  recipe: str | None = None, runs: str | Path = "runs",
+                  device: str | torch.device = "auto", precision: str = "auto",
+                  backend: str = "auto", tile: int | None = None, strength: float = 1.0,
+                  recursive: bool = False, fmt: str | None = None, suffix: str = "",
+                  overwrite: bool = False, batch_size: int = 1,
+                  progress: bool = False) -> EnhanceReport:
+    """Enhance image and video files into ``out``, keeping their names (``egan enhance``).
+
+    A file that cannot be read, enhanced or written fails alone: it is recorded in the
+    report and every other file is still written. Existing outputs are kept (and listed
+    as skipped) unless ``overwrite``.
+
+    Under ``torchrun`` every rank takes every ``world``-th of the sorted inputs, written or
+    not (so a rerun resumes), connects to the others before the work, and the report
+    returned on every rank covers all of them; a rank that breaks down (its enhancer
+    cannot be built) fails its inputs with the reason, so no rank waits for it.
+
+    Args:
+        inputs: files, folders (their images and videos; every level with ``recursive``)
+            and glob patterns.
+        out: the output folder; sub-folders of folder inputs are kept below it.
+        enhancer, checkpoint, recipe, runs, device, precision, backend, tile, strength:
+            what to run, as :func:`load_enhancer` takes them.
+        fmt: output image format (a key of ``egan_core.enhance.io.FORMATS``); None keeps
+            the input's (png for unusual formats).
+        suffix: appended to each output's file stem.
+        overwrite: replace existing outputs instead of skipping them.
+        batch_size: same-size images (or video frames) per forward pass.
+        progress: show the run on stderr as it goes: a bar on a terminal (rank 0 only) and
+            one ``error: ...`` line per failed file, as it happens, on every rank.
+
+    Raises:
+        UsageError: an input that names no file, folder or matching image; outputs that
+            would collide or leave ``out``; arguments :func:`load_enhancer` refuses.
+        UnknownNameError: an enhancer nobody registered.
+        InputError: the inputs hold no image or video.
+        CheckpointError: (not under ``torchrun``) the weights cannot be used.
+        EganError: under ``torchrun``, another rank stopped before the summary.
+    """
+    if checkpoint is not None and recipe is not None:
+        raise UsageError("give a checkpoint or a recipe, not both")
+    given = [str(inputs)] if isinstance(inputs, (str, Path)) else [str(i) for i in inputs]
+    plan = plan_jobs(given, out, recursive=recursive, fmt=fmt, suffix=suffix,
+                     overwrite=overwrite)
+    if plan.missing:
+        names = ", ".join(repr(name) for name in plan.missing)
+        raise UsageError(f"{names}: no such file, folder or matching image")
+    if not plan.jobs and not plan.skipped:
+        raise InputError(f"no images or videos found in {', '.join(given)}")
+    rank, world = rank_and_world()
+    mine = shard_plan(plan)  # under torchrun: every world-th input, written or not
+    report = Report(skipped=[job.target for job in mine.skipped])
+    start_group()  # under torchrun: connect before the work, so a rank that dies is noticed
+    try:
+        if mine.jobs or world > 1:  # under torchrun every rank takes rank 0's choice of path
+            stages = load_enhancer(enhancer, checkpoint=checkpoint, recipe=recipe, runs=runs,
+                                   device=device, precision=precision, backend=backend,
+                                   tile=tile, strength=strength)
+        if mine.jobs:
+            _run_shown(stages, mine.jobs, batch_size, report, show=progress, bar=rank == 0)
+    except Exception as exc:
+        if world == 1:
+            raise
+        if isinstance(exc, EganError) and exc.exit_code == 2:
+            end_group()  # every rank refuses the same arguments: nobody is left waiting
+            raise
+        _fail_rank(report, rank, exc, mine.jobs)
+    merged = gather_reports(report)
+    return EnhanceReport(written=merged.written, failed=merged.failed, skipped=merged.skipped,
+                         errors=merged.errors, out=Path(out).resolve(),
+                         total=len(plan.jobs) + len(plan.skipped), rank=rank, world=world)
+
+
+def _run_shown(enhancer: Enhancer, jobs: Sequence[Job], batch_size: int, report: Report, *,
+               show: bool, bar: bool) -> None:
+    """:func:`run_jobs` into ``report``; with ``show``, under a progress display (the bar
+    only where ``bar``) that prints each failure as it happens."""
+    with ProgressDisplay(TextColumn("enhancing"), BarColumn(), MofNCompleteColumn(),
+                         RateColumn("img"), TimeElapsedColumn(), total=len(jobs),
+                         enabled=show, bar=bar) as display:
+
+        def failed(_source: str, reason: str) -> None:
+            display.print(f"error: {one_line(reason)}")
+
+        run_jobs(enhancer, jobs, batch_size=batch_size, report=report,
+                 on_done=display.advance, on_error=failed)
+
+
+def _fail_rank(report: Report, rank: int, exc: Exception, jobs: Sequence[Job]) -> None:
+    """Record that this rank broke down: its unfinished inputs fail with the reason, and
+    it still hands in its report, so no other rank waits for it."""
+    reason = folded(exc) if isinstance(exc, EganError) else repr(exc)
+    report.errors.append((rank, reason))
+    report.fail_unfinished(jobs, f"rank {rank} stopped: {reason}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from egan_core.fileio import atomic_write
+from egan_core.fileio import save_image
 from egan_core.imageio import orient_array, pil_to_float, read_image, read_pil, to_uint8
 
 __all__ = ["FORMATS", "QUALITY", "format_of", "orient_array", "pil_to_float", "read_image",
@@ -50,4 +50,4 @@ def write_image(path: str | Path, image: np.ndarray, fmt: str | None = None) -> 
     pil_format = FORMATS[fmt or format_of(path) or "png"][0]
     options = {"quality": QUALITY} if pil_format in ("JPEG", "WEBP") else {}
     pil = Image.fromarray(image, "RGB")
-    return atomic_write(path, lambda tmp: pil.save(tmp, format=pil_format, **options))
+    return save_image(path, pil, pil_format, **options)

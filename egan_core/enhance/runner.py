@@ -7,13 +7,13 @@ Under ``torchrun`` every rank plans the same sorted inputs, takes every ``world`
 them (:func:`shard_plan`), joins a gloo group before any work
 (:func:`egan_core.distributed.start_group`), so that a rank dying later is noticed instead
 of waited for, and hands its :class:`Report` to the others at the end
-(:func:`gather_reports`); rank 0 prints the summary.
+(:func:`gather_reports`). :func:`egan_core.enhance.api.enhance_files` puts these together.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,87 +145,115 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
     Any exception a file causes (reading, enhancing, writing) fails that file alone.
     """
     report = Report() if report is None else report
-    batch_size = max(1, batch_size)
+    JobRunner(enhancer, max(1, batch_size), report, on_done, on_error).run(jobs)
+    return report
 
-    def fail(job: Job, reason: str) -> None:
-        report.failed.append((str(job.source), reason))
-        if on_error:
-            on_error(str(job.source), reason)
 
-    def done(n: int = 1) -> None:
-        if on_done:
-            on_done(n)
+class JobRunner:
+    """The state of one :func:`run_jobs` call: the read-ahead queue and the batch being
+    gathered (images of one size, enhanced in one forward pass)."""
 
-    def flush(group: list[tuple[Job, np.ndarray]]) -> None:
-        if not group:
+    def __init__(self, enhancer: Enhancer, batch_size: int, report: Report,
+                 on_done: Callable[[int], None] | None,
+                 on_error: Callable[[str, str], None] | None) -> None:
+        self.enhancer = enhancer
+        self.batch_size = batch_size
+        self.report = report
+        self.on_done = on_done
+        self.on_error = on_error
+        self.queue: deque[tuple[Job, Future[np.ndarray] | None]] = deque()
+        self.group: list[tuple[Job, np.ndarray]] = []
+
+    def run(self, jobs: Sequence[Job]) -> None:
+        """Read ahead in one background thread; enhance and write in this one."""
+        todo = iter(jobs)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="egan-read") as pool:
+            self.read_ahead(todo, pool)
+            while self.queue:
+                job, future = self.queue.popleft()
+                if future is None:
+                    self.flush()  # the images before it are written first
+                    self.video(job)
+                    self.read_ahead(todo, pool)
+                    continue
+                image = self.result(job, future)
+                del future  # the future holds the image too
+                self.read_ahead(todo, pool)  # the next reads overlap the forward pass
+                if image is not None:
+                    self.add(job, image)
+                    del image  # the batch alone holds it, and frees it once stacked
+                    if len(self.group) >= self.batch_size:
+                        self.flush()
+            self.flush()
+
+    def read_ahead(self, todo: Iterator[Job], pool: ThreadPoolExecutor) -> None:
+        """Queue up to ``batch_size`` jobs, their images being read in ``pool``."""
+        while len(self.queue) < self.batch_size:
+            job = next(todo, None)
+            if job is None:
+                return
+            future = None if job.is_video else pool.submit(read_image, job.source)
+            self.queue.append((job, future))
+
+    def result(self, job: Job, future: Future[np.ndarray]) -> np.ndarray | None:
+        """The image read for ``job``; None when it could not be read (failure recorded)."""
+        try:
+            return future.result()
+        except EganError as exc:
+            self.fail(job, str(exc))
+        except Exception as exc:  # an unforeseen decoder error
+            self.fail(job, f"'{job.source}': cannot read: {first_line(exc)}")
+        self.done()
+        return None
+
+    def add(self, job: Job, image: np.ndarray) -> None:
+        """Add an image to the batch, enhancing the batch first if its size differs."""
+        if self.group and self.group[0][1].shape != image.shape:
+            self.flush()
+        self.group.append((job, image))
+
+    def video(self, job: Job) -> None:
+        """Enhance one video, frame batch by frame batch."""
+        try:
+            enhance_video(self.enhancer, job.source, job.target, self.batch_size)
+            self.report.written.append(job.target)
+        except EganError as exc:
+            self.fail(job, str(exc))
+        except Exception as exc:
+            self.fail(job, f"'{job.source}': {first_line(exc)}")
+        self.done()
+
+    def flush(self) -> None:
+        """Enhance the gathered batch in one forward pass and write each image."""
+        if not self.group:
             return
-        batch = [job for job, _ in group]
-        arrays = [torch.from_numpy(a).permute(2, 0, 1) for _, a in group]
-        group.clear()  # the inputs are freed as soon as the batch no longer needs them
+        batch = [job for job, _ in self.group]
+        arrays = [torch.from_numpy(a).permute(2, 0, 1) for _, a in self.group]
+        self.group.clear()  # the inputs are freed as soon as the batch no longer needs them
         try:
             x = arrays[0][None] if len(arrays) == 1 else torch.stack(arrays)
             del arrays
-            out = enhancer.process(x).permute(0, 2, 3, 1).numpy()
+            out = self.enhancer.process(x).permute(0, 2, 3, 1).numpy()
             del x
         except Exception as exc:  # whatever a stage raises fails its batch alone
             for job in batch:
-                fail(job, f"'{job.source}': enhancement failed: {first_line(exc)}")
-            done(len(batch))
+                self.fail(job, f"'{job.source}': enhancement failed: {first_line(exc)}")
+            self.done(len(batch))
             return
         for job, image in zip(batch, out, strict=True):
             try:
-                report.written.append(write_image(job.target, to_uint8(image), job.fmt))
+                self.report.written.append(write_image(job.target, to_uint8(image), job.fmt))
             except Exception as exc:
-                fail(job, f"'{job.source}': cannot write '{job.target}': {first_line(exc)}")
-            done()
+                self.fail(job, f"'{job.source}': cannot write '{job.target}': {first_line(exc)}")
+            self.done()
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="egan-read") as pool:
-        queue: deque[tuple[Job, Future[np.ndarray] | None]] = deque()
-        todo = iter(jobs)
+    def fail(self, job: Job, reason: str) -> None:
+        """Record ``job`` as failed and tell ``on_error``."""
+        self.report.failed.append((str(job.source), reason))
+        if self.on_error:
+            self.on_error(str(job.source), reason)
 
-        def fill() -> None:
-            while len(queue) < batch_size:
-                job = next(todo, None)
-                if job is None:
-                    return
-                queue.append((job, None if job.is_video else pool.submit(read_image, job.source)))
-
-        group: list[tuple[Job, np.ndarray]] = []
-        fill()
-        while queue:
-            job, future = queue.popleft()
-            if future is None:
-                flush(group)
-                try:
-                    enhance_video(enhancer, job.source, job.target, batch_size)
-                    report.written.append(job.target)
-                except EganError as exc:
-                    fail(job, str(exc))
-                except Exception as exc:
-                    fail(job, f"'{job.source}': {first_line(exc)}")
-                done()
-                fill()
-                continue
-            try:
-                image = future.result()
-                del future  # the future holds the image too
-            except EganError as exc:
-                fail(job, str(exc))
-                done()
-                fill()
-                continue
-            except Exception as exc:  # an unforeseen decoder error
-                fail(job, f"'{job.source}': cannot read: {first_line(exc)}")
-                done()
-                fill()
-                continue
-            fill()
-            if group and group[0][1].shape != image.shape:
-                flush(group)
-            group.append((job, image))
-            del image
-            if len(group) >= batch_size:
-                flush(group)
-        flush(group)
-    return report
-
+    def done(self, n: int = 1) -> None:
+        """Tell ``on_done`` that ``n`` more jobs finished."""
+        if self.on_done:
+            self.on_done(n)

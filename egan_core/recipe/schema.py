@@ -22,8 +22,11 @@ import yaml
 #: is the recipe path of the component's own block (``data``, ``validation``), for messages.
 INJECTED = frozenset({"vgg_weights", "seed", "section"})
 
-#: The values of ``train.precision``.
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: The values of ``train.precision`` (enhancement has its own set,
+#: :data:`egan_core.enhance.forward_paths.ENHANCE_PRECISIONS`: no fp16 on the CPU).
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: Former name of :data:`TRAIN_PRECISIONS`, kept for old imports.
+PRECISIONS = TRAIN_PRECISIONS
 
 #: ``Key.kind`` of a key that takes ``true``, ``false`` or ``auto``.
 AUTO_OR_BOOL = "auto_or_bool"
@@ -87,7 +90,8 @@ def _unit(value: float) -> str | None:
 
 
 def _precision(value: str) -> str | None:
-    return None if value in PRECISIONS else f"must be one of {', '.join(PRECISIONS)}, got '{value}'"
+    return (None if value in TRAIN_PRECISIONS
+            else f"must be one of {', '.join(TRAIN_PRECISIONS)}, got '{value}'")
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from torch import nn
 
 from egan_core.checkpoint import describe_mismatch
 from egan_core.contracts import ShipsWeights
-from egan_core.errors import EganError, RecipeError, first_line
+from egan_core.errors import EganError, RecipeError, first_line, folded
 from egan_core.losses import AdversarialLoss
+from egan_core.model_loading import load_generator
 from egan_core.recipe import Component, Recipe, thaw
 from egan_core.registry import Entry, Registries
 from egan_core.signature import accepted
 from egan_core.training.step import Parts
+from egan_core.weights import WeightsRecord
 
 
 def instantiate(component: Any, kwargs: Any, where: str, **injected: Any) -> Any:
@@ -142,22 +144,23 @@ def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> 
     """Copy the weights named by ``model.generator.init`` into a freshly built generator.
 
     ``init`` is an egan checkpoint, an original EnlightenGAN ``*_net_G_A.pth``, a
-    ``.safetensors`` file, or ``default`` (the shipped default model). Parameters and
-    BatchNorm buffers are copied; the discriminator, optimizers and schedule stay fresh.
+    ``.safetensors`` file, or ``default`` (the file of the generator's shipped
+    :class:`~egan_core.weights.WeightsRecord`, see :class:`~egan_core.contracts.ShipsWeights`).
+    Parameters and BatchNorm buffers are copied; the discriminator, optimizers and schedule
+    stay fresh.
 
     Raises:
         RecipeError: one line naming ``model.generator.init``: the file is missing or
             unreadable, or its weights do not fit this recipe's generator.
     """
-    from egan_core.model_loading import load_generator
-
     path = Path(init).expanduser()
     if init == "default":
         if not isinstance(generator, ShipsWeights):
             raise RecipeError(
                 f"model.generator.init: 'default' names shipped weights, and generator "
                 f"{type(generator).__name__} ships none; set model.generator.init to a checkpoint")
-        path = generator.shipped_weights()
+        shipped = generator.shipped_weights()
+        path = shipped.file if isinstance(shipped, WeightsRecord) else Path(shipped)
         if not path.is_file():
             raise RecipeError(
                 "model.generator.init: 'default' names the shipped default model "
@@ -175,6 +178,6 @@ def load_init_weights(generator: nn.Module, init: str, device: torch.device) -> 
     try:
         generator.load_state_dict(source.state_dict())
     except RuntimeError as exc:
-        detail = " ".join(str(exc).split())[:200]
+        detail = folded(exc, 200)
         raise RecipeError(f"model.generator.init: the weights in '{init}' do not load ({detail})") from exc
     generator.to(device)

@@ -16,8 +16,9 @@ from typing import Any
 import torch
 
 from egan_core.errors import EganError
-from egan_core.tensors import enhance_with
-from egan_core.training.outputs import MetricsLog, TensorBoard, loss_curve, sample_grid, save_image
+from egan_core.fileio import save_image
+from egan_core.generator_io import enhance_with
+from egan_core.training.outputs import MetricsLog, TensorBoard, loss_curve, sample_grid
 from egan_core.training.validation import run_validation
 
 

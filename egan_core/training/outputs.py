@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from egan_core.fileio import atomic_write
-from egan_core.tensors import attention_map, from_model_range
+from egan_core.generator_io import attention_map, from_model_range
 
 
 class MetricsLog:
@@ -63,10 +63,6 @@ def sample_grid(inp: torch.Tensor, enhanced: torch.Tensor, rows: int = 4) -> Ima
         row = [from_model_range(inp[i]), from_model_range(enhanced[i]), att[i]]
         tiles.append(np.concatenate([_to_uint8(t) for t in row], axis=1))
     return Image.fromarray(np.concatenate(tiles, axis=0))
-
-
-def save_image(path: Path, image: Image.Image) -> None:
-    atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 #: Record fields that are not losses (the run's settings, counters, speed).

@@ -5,10 +5,11 @@ bf16 autocast is several times faster than fp32 on a CPU with AMX or AVX512-BF16
 about ten times slower on one without (PyTorch emulates it), channels_last helps some
 CPUs and not others, and Winograd 3x3 convolutions (:mod:`egan_core.winograd`: fp32,
 NCHW) beat oneDNN's direct ones where those already run near peak (AVX2-only CPUs).
-``auto`` therefore never assumes: bf16 is a candidate only where it is native, and a
-short timed probe (the generator's forward, the run's generator-side losses and their
-backward on a small batch of the run's batch size, each candidate timed alternately) picks
-the fastest. The result is cached per machine and model
+``auto`` therefore never assumes: bf16 is a candidate only where it is native
+(:func:`egan_core.autotune.bf16_support`), and a short timed probe (the generator's
+forward, the run's generator-side losses and their backward on a small batch of the run's
+batch size, each candidate timed alternately) picks the fastest, by the rule of
+:data:`egan_core.autotune.TRAINING`. The result is cached per machine and model
 (:mod:`egan_core.autotune`), and the run log and the first record of ``metrics.jsonl`` say
 what was chosen and why.
 """
@@ -27,9 +28,9 @@ import torch
 from torch import nn
 
 from egan_core import autotune
-from egan_core.hardware import CpuFeatures, machine_key, native_bf16
+from egan_core.generator_io import enhance_with
+from egan_core.hardware import CpuFeatures, machine_key
 from egan_core.recipe import Recipe, thaw
-from egan_core.tensors import enhance_with
 from egan_core.training.step import Parts, losses_objective
 from egan_core.winograd import available as winograd_available
 from egan_core.winograd import eligible as winograd_eligible
@@ -39,15 +40,13 @@ from egan_core.winograd import image_threads, thread_mode, use_winograd
 #: The autocast dtype of each reduced precision (fp32 runs without autocast).
 AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 #: Side of the probe images where the run's crop size is unknown (whole images).
-PROBE_SIZE = 96
+PROBE_SIZE = autotune.TRAINING.probe_size
 #: The largest probe side: the run's crops up to this size (Winograd's gain sits in the
-#: deep layers' maps, which a smaller probe shrinks below its threshold; a probe at 256 px
-#: costs about 30 s on 2 AVX2 cores, once per machine and model).
+#: deep layers' maps, which a smaller probe shrinks below its threshold; the cap bounds the
+#: probe's cost, paid once per machine and model: docs/benchmarks.md, *Training step*).
 MAX_PROBE_SIZE = 256
 #: The most images per probe step (two: what Winograd's image threads need to show).
 PROBE_BATCH = 2
-#: bf16, channels_last or Winograd must beat the fp32 NCHW baseline by this factor to be chosen.
-MARGIN = 1.05
 #: A candidate: (precision, channels_last, winograd).
 Candidate = tuple[str, bool, bool]
 
@@ -98,10 +97,10 @@ class PrecisionChoice:
 
 def bf16_warning(device: torch.device, features: CpuFeatures | None = None) -> str | None:
     """The warning for ``train.precision: bf16`` where it is emulated, else None."""
-    ok, why = native_bf16(device, features)
-    if ok:
+    bf16 = autotune.bf16_support(device, features)
+    if bf16.native:
         return None
-    return (f"train.precision: bf16 but {why}: PyTorch emulates it, about 10x slower than fp32;"
+    return (f"train.precision: bf16 but {bf16.why}: PyTorch emulates it, about 10x slower than fp32;"
             " use train.precision: auto")
 
 
@@ -132,7 +131,7 @@ def _train_step(model: nn.Module, inp: torch.Tensor, device: torch.device,
                 dtype: torch.dtype | None, winograd: bool = False,
                 objective: Objective | None = None) -> Callable[[], None]:
     """One forward and backward of ``model`` under autocast to ``dtype`` (None: fp32), run
-    as the trainer runs it (:func:`egan_core.tensors.enhance_with`, any generator)."""
+    as the trainer runs it (:func:`egan_core.generator_io.enhance_with`, any generator)."""
 
     def step() -> None:
         context = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
@@ -175,7 +174,8 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
             losses' VGG is often as costly as the generator itself).
     """
     batch = probe_batch(batch)
-    ok, why = native_bf16(device, features)
+    bf16 = autotune.bf16_support(device, features)
+    ok, why = bf16.native, bf16.why
     precisions = [precision] if precision != "auto" else (["fp32", "bf16"] if ok else ["fp32"])
     layouts = [bool(channels_last)] if channels_last != "auto" else [False, True]
     wg_ok = (winograd is not False and winograd_available(device)
@@ -210,9 +210,7 @@ def resolve_precision(precision: str, channels_last: bool | str, device: torch.d
 
     timings = {k: float(v) for k, v in autotune.cached(key, measure)["timings"].items()}
     base_name = _name(*candidates[0])
-    best = min(timings, key=timings.get)
-    if timings[best] * MARGIN > timings[base_name]:
-        best = base_name
+    best = autotune.TRAINING.pick(timings, base_name)
     chosen = next(c for c in candidates if _name(*c) == best)
     notes = [why] if (precision == "auto" and not ok) or chosen[0] == "bf16" else []
     if best == base_name:

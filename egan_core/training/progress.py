@@ -1,14 +1,20 @@
-"""Progress display as a callback, separate from the loop (rich bar on a TTY, log lines otherwise)."""
+"""Progress display as a callback, separate from the loop (rich bar on a TTY, log lines otherwise).
+
+The display itself is :class:`egan_core.progress.ProgressDisplay`; this module only says
+what training shows in it.
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
+from egan_core.progress import ProgressDisplay
 from egan_core.training.callbacks import Callback, StepEvent
+
+#: Record keys that are not losses (left out of the plain log line's losses).
+NOT_LOSSES = ("step", "epoch", "lr", "images_per_s", "time")
 
 
 class ProgressReporter(Callback):
@@ -19,19 +25,15 @@ class ProgressReporter(Callback):
 
     def __init__(self, total_steps: int, *, quiet: bool = False, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.console = Console(stderr=True)
-        self.live = enabled and not quiet and sys.stderr.isatty()
         self.total = total_steps
-        self.progress: Progress | None = None
-        if self.live:
-            self.progress = Progress(
-                TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[losses]}"), TextColumn("{task.fields[speed]}"),
-                TimeRemainingColumn(), console=self.console, transient=False,
-            )
-            self.task = self.progress.add_task("train", total=total_steps, epoch=1, losses="",
-                                               speed="")
-            self.progress.start()
+        self.display = ProgressDisplay(
+            TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[losses]}"), TextColumn("{task.fields[speed]}"),
+            TimeRemainingColumn(), total=total_steps, enabled=enabled, bar=not quiet,
+            epoch=1, losses="", speed="",
+        )
+        self.console = self.display.console
+        self.live = self.display.live
 
     def on_start(self, step: int) -> None:
         self.update(step, None)
@@ -43,34 +45,26 @@ class ProgressReporter(Callback):
         self.close()
 
     def update(self, step: int, record: dict[str, Any] | None) -> None:
-        """Move the bar to ``step``; a logged ``record`` also refreshes the shown losses."""
+        """Move the bar to ``step``; a logged ``record`` also refreshes the shown losses
+        (without a bar: prints it as one log line)."""
         if not self.enabled:
             return
-        if self.progress is not None:
-            fields: dict[str, Any] = {}
-            if record:
-                fields = {
-                    "epoch": record["epoch"],
-                    "losses": " ".join(f"{k}={v:.3f}" for k, v in record.items()
-                                       if k.startswith(("g_", "d_"))),
-                    "speed": f"{record.get('images_per_s', 0):.1f} img/s",
-                }
-            self.progress.update(self.task, completed=step, **fields)
-        elif record is not None:
-            losses = " ".join(f"{k}={v:.4f}" for k, v in record.items()
-                              if k not in ("step", "epoch", "lr", "images_per_s", "time"))
-            self.console.print(
-                f"epoch {record['epoch']} step {step}/{self.total} {losses} "
-                f"lr={record['lr']:.2e} {record.get('images_per_s', 0):.1f} img/s",
-                highlight=False,
-            )
+        if record is None:
+            self.display.update(completed=step)
+            return
+        losses = " ".join(f"{k}={v:.3f}" for k, v in record.items() if k.startswith(("g_", "d_")))
+        logged = " ".join(f"{k}={v:.4f}" for k, v in record.items() if k not in NOT_LOSSES)
+        speed = record.get("images_per_s", 0)
+        self.display.update(
+            completed=step, epoch=record["epoch"], losses=losses, speed=f"{speed:.1f} img/s",
+            plain=f"epoch {record['epoch']} step {step}/{self.total} {logged} "
+                  f"lr={record['lr']:.2e} {speed:.1f} img/s",
+        )
 
     def message(self, text: str) -> None:
         """One line of the run log (never wrapped: logs are read and grepped)."""
-        if self.enabled:
-            self.console.print(text, highlight=False, soft_wrap=True)
+        self.display.print(text)
 
     def close(self) -> None:
         """Stop the live bar (leaving it on screen)."""
-        if self.progress is not None:
-            self.progress.stop()
+        self.display.close()

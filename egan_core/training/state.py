@@ -5,8 +5,8 @@ A run's ``checkpoints/latest.pt`` (and ``epoch_NNNN.pt``) is an egan checkpoint
 ``version``) whose payload is :meth:`TrainingState.to_payload`::
 
     recipe         the resolved recipe (Recipe.as_dict())
-    generator      {"name", "kwargs", "state_dict"}            (ModelState)
-    discriminator  {"name", "kwargs", "state_dict"} or None    (ModelState)
+    generator      {"name", "kwargs", "state_dict"}            (checkpoint.ModelState)
+    discriminator  {"name", "kwargs", "state_dict"} or None    (checkpoint.ModelState)
     optimizers     {"generator" | "discriminator" ...: optimizer state_dict}
     grads          {"generator" | "discriminator": {parameter name: gradient}}
                    (the open gradient-accumulation window; older checkpoints lack it)
@@ -28,53 +28,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from egan_core.checkpoint import VERSION, load_checkpoint, save_checkpoint
-from egan_core.errors import CheckpointError, EganError
+from egan_core.checkpoint import (
+    MISFIT,
+    VERSION,
+    ModelState,
+    PayloadError,
+    load_checkpoint,
+    save_checkpoint,
+)
+from egan_core.errors import EganError, folded
 
 if TYPE_CHECKING:
     from egan_core.recipe import Recipe
     from egan_core.training.step import Parts
 
-#: Errors a checkpoint that does not fit the recipe raises while it is read or applied.
-MISFIT = (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError)
-
-
-class PayloadError(CheckpointError, ValueError):
-    """A checkpoint's payload lacks a part the schema requires, or holds it in the wrong shape."""
-
-
-@dataclass
-class ModelState:
-    """A network as a checkpoint stores it: registered name, constructor kwargs, weights."""
-
-    name: Any
-    kwargs: Mapping[str, Any]
-    state_dict: Any
-
-    def to_payload(self) -> dict[str, Any]:
-        """The ``{"name", "kwargs", "state_dict"}`` dict stored in the checkpoint."""
-        return {"name": self.name, "kwargs": self.kwargs, "state_dict": self.state_dict}
-
-    @classmethod
-    def from_payload(cls, spec: Any, role: str = "generator", *, where: str = "checkpoint",
-                     weights_only: bool = False) -> ModelState:
-        """Read a stored network; untrusted, so its shape is checked before anything uses it.
-
-        ``weights_only`` (resume): the recipe rebuilds the network, so only ``state_dict``
-        is required. ``where`` starts the error messages.
-
-        Raises:
-            PayloadError: no weights, or kwargs that are not a name-to-value mapping.
-        """
-        required = {"state_dict"} if weights_only else {"name", "state_dict"}
-        if not isinstance(spec, Mapping) or not required <= set(spec):
-            raise PayloadError(f"{where} holds no {role} weights")
-        kwargs = spec.get("kwargs") or {}
-        if not weights_only and (not isinstance(kwargs, Mapping)
-                                 or not all(isinstance(k, str) for k in kwargs)):
-            raise PayloadError(f"{where}: {role} kwargs must map names to values")
-        return cls(spec.get("name"), dict(kwargs) if isinstance(kwargs, Mapping) else {},
-                   spec["state_dict"])
+#: ``ModelState``, ``PayloadError`` and ``MISFIT`` belong to the checkpoint schema
+#: (:mod:`egan_core.checkpoint`); they are exported here too, beside the run state built on them.
+__all__ = ["MISFIT", "ModelState", "PayloadError", "TrainingState", "resume_state", "save_state"]
 
 
 @dataclass
@@ -207,7 +177,7 @@ def resume_state(path: Path, parts: Parts, scaler: torch.amp.GradScaler | None,
         state = TrainingState.from_payload(data)
         state.apply(parts, scaler)
     except MISFIT as exc:
-        detail = " ".join(str(exc).split())[:150]
+        detail = folded(exc, 150)
         raise EganError(f"--resume: '{path}' does not fit this recipe ({detail});"
                         " resume with the recipe that made it") from exc
     return state.counters

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from egan_core.errors import TrainingError
+from egan_core.generator_io import attention_map, enhance_with, unwrap
 from egan_core.losses import AdversarialLoss, LossContext
-from egan_core.tensors import attention_map, enhance_with
 
 
 @dataclass
@@ -137,11 +137,11 @@ def gan_step(
                 # objectives (detached for G, with its graph for D's step).
                 real_global = parts.global_fwd(normal)
             with _frozen(d):
-                core_global = _unwrap(parts.global_fwd)
+                core_global = unwrap(parts.global_fwd)
                 real_for_g = None if real_global is None else real_global.detach()
                 terms["g_global"] = parts.adv_global.g_loss(real_for_g, core_global(enhanced))
                 if parts.local_fwd is not None and parts.adv_local is not None:
-                    core_local = _unwrap(parts.local_fwd)
+                    core_local = unwrap(parts.local_fwd)
                     real_local = (core_local(ctx.normal_patches)
                                   if parts.adv_local.uses_real_in_g else None)
                     terms["g_local"] = parts.adv_local.g_loss(
@@ -172,8 +172,3 @@ def gan_step(
             backward(d_local, "local_d")
             terms["d_local"] = d_local
     return {k: v.detach().float() for k, v in terms.items()}
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    """The module inside a DDP wrapper (G's objective needs no D gradient sync)."""
-    return getattr(module, "module", module)

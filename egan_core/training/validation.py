@@ -17,9 +17,9 @@ from PIL import Image
 from torch import nn
 
 from egan_core.errors import InputError
+from egan_core.generator_io import enhance_with, from_model_range, to_model_range
 from egan_core.metrics import niqe
 from egan_core.metrics.psnr import psnr01
-from egan_core.tensors import enhance_with, from_model_range, to_model_range
 
 
 @torch.no_grad()

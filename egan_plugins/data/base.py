@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from egan_core.errors import InputError
-from egan_core.tensors import to_model_range
+from egan_core.generator_io import to_model_range
 from egan_plugins.data.io import image_size
 from egan_plugins.data.transforms import needs_upscale
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from egan_core.errors import UsageError
 from egan_core.model_loading import load_generator
-from egan_plugins.enhancers.gan import checkpoint_or_shipped
+from egan_core.weights import checkpoint_or_shipped
+from egan_plugins.shipped import FAST_MODEL
 
-#: The model ``fast`` uses without ``checkpoint``.
-FAST_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "fast.safetensors"
+#: The file of the model ``fast`` uses without ``checkpoint`` (``FAST_MODEL.file``).
+FAST_WEIGHTS = FAST_MODEL.file
 
 
 class FastRunner:
@@ -51,7 +51,7 @@ class FastRunner:
         self.model.enhance_uint8(image, finish)
 
 def fast_enhancer(checkpoint: str | None = None, device: torch.device | None = None) -> FastRunner:
-    """Enhance with the distilled real-time model (about 100x faster than ``gan`` at 1 MP on 2 CPU cores).
+    """Enhance with the distilled real-time model (far faster than ``gan``; see docs/benchmarks.md).
 
     Args:
         checkpoint: ``fast_grid`` weights (egan checkpoint or ``.safetensors``); None = the
@@ -61,5 +61,5 @@ def fast_enhancer(checkpoint: str | None = None, device: torch.device | None = N
     Raises:
         EganError: no checkpoint given and the shipped weights are missing.
     """
-    path = checkpoint_or_shipped(checkpoint, FAST_WEIGHTS, "the fast model's")
+    path = checkpoint_or_shipped(checkpoint, FAST_MODEL)
     return FastRunner(load_generator(path), device or torch.device("cpu"))

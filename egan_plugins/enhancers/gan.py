@@ -2,43 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import torch
 
-from egan_core.enhance.runtime import GeneratorRunner
-from egan_core.errors import EganError
+from egan_core.enhance.generator_runner import GeneratorRunner
 from egan_core.model_loading import load_generator
+from egan_core.weights import WeightsRecord, checkpoint_or_shipped
+from egan_plugins.shipped import DEFAULT_MODEL
 
-#: The model ``gan`` uses without ``checkpoint`` (absent until one is shipped).
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "default.safetensors"
+__all__ = ["DEFAULT_WEIGHTS", "checkpoint_or_shipped", "default_checkpoint", "default_record",
+           "gan_enhancer"]
+
+#: Where the default model is read from: ``DEFAULT_MODEL.file``, looked up at each call so an
+#: embedder (or a test) can point the default model elsewhere by setting it.
+DEFAULT_WEIGHTS = DEFAULT_MODEL.file
+
+
+def default_record() -> WeightsRecord:
+    """The default model's record, at :data:`DEFAULT_WEIGHTS` (``gan`` and
+    ``AttentionUNet.shipped_weights`` read it)."""
+    return replace(DEFAULT_MODEL, file=DEFAULT_WEIGHTS)
 
 
 def default_checkpoint() -> Path:
-    """The shipped default model.
+    """The shipped default model's file.
 
     Raises:
         EganError: no default model is shipped yet.
     """
-    if not DEFAULT_WEIGHTS.is_file():
-        raise EganError("no default model is shipped yet; pass --checkpoint FILE (an egan "
-                        "checkpoint or an original EnlightenGAN *_net_G_A.pth) or --recipe RECIPE")
-    return DEFAULT_WEIGHTS
-
-
-def checkpoint_or_shipped(checkpoint: str | None, shipped: Path, what: str) -> Path:
-    """``checkpoint`` as a path, or the ``shipped`` weights file when it is None (the
-    enhancers that ship their own model share this).
-
-    Raises:
-        EganError: no checkpoint given and ``shipped`` is missing; names ``what`` weights.
-    """
-    if checkpoint is not None:
-        return Path(checkpoint)
-    if not shipped.is_file():
-        raise EganError(f"{what} weights are missing ({shipped}); pass --checkpoint")
-    return shipped
+    return checkpoint_or_shipped(None, default_record())
 
 
 def gan_enhancer(checkpoint: str | None = None, precision: Literal["auto", "fp32", "bf16"] = "auto",
@@ -55,12 +50,11 @@ def gan_enhancer(checkpoint: str | None = None, precision: Literal["auto", "fp32
         tile: tile size in pixels (None = automatic, 0 = whole frame).
         device: injected by the engine.
         backend: ``auto`` (the fastest path measured on this machine) or one path
-            (see :data:`egan_core.enhance.runtime.BACKENDS`).
+            (see :data:`egan_core.enhance.generator_runner.BACKENDS`).
 
     Returns:
         A callable ``(N, 3, H, W)`` [0, 1] -> enhanced, run in tiles by the pipeline.
     """
-    path = Path(checkpoint) if checkpoint is not None else default_checkpoint()
-    generator = load_generator(path)
+    generator = load_generator(checkpoint_or_shipped(checkpoint, default_record()))
     return GeneratorRunner(generator, device or torch.device("cpu"), precision=precision, tile=tile,
                            backend=backend)

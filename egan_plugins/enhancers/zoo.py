@@ -1,23 +1,24 @@
 """``zero_dce_pp``: Zero-DCE++ trained from scratch by egan (MODEL.md, *Zero-reference zoo*).
 
 Trained on the 2,002 SICE images of the Zero-DCE_extension repository, which are licensed
-for academic research only (CC BY-NC 4.0): so are these weights.
+for academic research only (CC BY-NC 4.0): so are these weights
+(:data:`egan_plugins.shipped.ZERO_DCE_PP_MODEL` records both).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import torch
 
-from egan_core.enhance.runtime import GeneratorRunner
+from egan_core.enhance.generator_runner import GeneratorRunner
 from egan_core.errors import UsageError
 from egan_core.model_loading import load_generator
-from egan_plugins.enhancers.gan import checkpoint_or_shipped
+from egan_core.weights import checkpoint_or_shipped
+from egan_plugins.shipped import ZERO_DCE_PP_MODEL
 
-#: The model ``zero_dce_pp`` uses without ``checkpoint``.
-ZERO_DCE_PP_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "zero_dce_pp.safetensors"
+#: The file of the model ``zero_dce_pp`` uses without ``checkpoint`` (``ZERO_DCE_PP_MODEL.file``).
+ZERO_DCE_PP_WEIGHTS = ZERO_DCE_PP_MODEL.file
 
 
 def zero_dce_pp_enhancer(checkpoint: str | None = None, scale_factor: int = 12,
@@ -37,7 +38,7 @@ def zero_dce_pp_enhancer(checkpoint: str | None = None, scale_factor: int = 12,
     """
     if scale_factor < 1:
         raise UsageError(f"scale_factor must be >= 1, got {scale_factor}")
-    generator = load_generator(checkpoint_or_shipped(checkpoint, ZERO_DCE_PP_WEIGHTS, "the zero_dce_pp"))
+    generator = load_generator(checkpoint_or_shipped(checkpoint, ZERO_DCE_PP_MODEL))
     if not hasattr(generator, "scale_factor"):
         raise UsageError(f"enhancer 'zero_dce_pp' needs a zero_dce_pp generator, got "
                          f"{type(generator).__name__}; use enhancer 'gan' for other generators")

@@ -20,7 +20,7 @@ from torch import nn
 
 from egan_core import winograd
 from egan_core.checkpoint import load_file
-from egan_core.errors import CheckpointError, EganError
+from egan_core.errors import CheckpointError, EganError, folded
 
 #: Layer plan: conv names in order; "pool" = 2x2 max-pool. None after conv4_3.
 PLAN = ("conv1_1", "conv1_2", "pool", "conv2_1", "conv2_2", "pool",
@@ -187,7 +187,7 @@ def _from_state_dict(sd: Mapping[str, torch.Tensor], where: str) -> VGG16Feature
             raise RuntimeError(f"missing {', '.join(missing[:3])}")
         vgg.load_state_dict(mapped)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        first = " ".join(str(exc).split())[:200]
+        first = folded(exc, 200)
         raise CheckpointError(f"vgg.weights: '{where}' is not a usable VGG16 ({first})") from exc
     return vgg
 

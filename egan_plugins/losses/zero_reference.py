@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from egan_core.errors import TrainingError
+from egan_core.generator_io import from_model_range
 from egan_core.losses import LossContext
-from egan_core.tensors import from_model_range
 
 
 def _aux(ctx: LossContext, key: str, loss: str, who: str) -> torch.Tensor:

@@ -23,15 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from egan_core.generator_io import LUMA
 from egan_core.threads import on_serial_thread, serial_if_small
+from egan_plugins.networks.bands import BAND_PIXELS
+from egan_plugins.networks.fast_grid_onnx import write_banded_onnx
 from egan_plugins.networks.init import seeded
 
-#: Luma weights (ITU-R BT.601, as EnlightenGAN's attention map).
-LUMA = (0.299, 0.587, 0.114)
 #: Coefficient channels: a_r, a_g, a_b, b_r, b_g, b_b, s, t.
 COEFFS = 8
-#: Pixels per band of the full-resolution pass (band buffers stay in the CPU caches).
-BAND_PIXELS = 1 << 16
 #: Up to this many pixels :meth:`FastGridNet.enhance_uint8` computes the low-resolution copy
 #: from a float copy of the image (:meth:`FastGridNet.low_res_float`, fastest); above, from
 #: the few pixels it samples (:meth:`FastGridNet.low_res_uint8`: no full-size float copy).
@@ -145,8 +144,8 @@ class FastGridNet(nn.Module):
 
         ``cv2.resize``'s bilinear mode samples the same pixels with the same weights as
         ``F.interpolate`` (no antialiasing either) and its area mode at exactly half size
-        is the 2x2 average: equal to :meth:`low_res` up to float rounding, about twice as
-        fast on ``HxWx3`` pixels.
+        is the 2x2 average: equal to :meth:`low_res` up to float rounding, and faster on
+        ``HxWx3`` pixels (no layout change first; docs/benchmarks.md).
         """
         x = np.divide(image.astype(np.float32), np.float32(255), dtype=np.float32)
         twice = cv2.resize(x, (2 * self.size, 2 * self.size), interpolation=cv2.INTER_LINEAR)
@@ -269,9 +268,9 @@ class FastGridNet(nn.Module):
 
         The caller runs it on one intra-op thread: each band's operations are small and
         memory-bound, and splitting every one across threads makes it wait for all the
-        workers (on a busy machine a 12 MP frame took 0.28 s on one thread and 4.7 s on two,
-        each operation waiting for a descheduled worker; two Python threads on halves of
-        the rows gained 0 to 10 %, the per-operation overhead holding the GIL).
+        workers, which on a busy machine means a descheduled worker per operation. Python
+        threads on parts of the rows do not help either: the per-operation overhead holds
+        the GIL (figures in docs/benchmarks.md, *The fast model*).
         """
         h, w = size
         gh = grid.shape[-2]
@@ -310,8 +309,6 @@ class FastGridNet(nn.Module):
         """``egan export``'s ONNX form: the grid traced, the full-resolution part banded
         (:mod:`egan_plugins.networks.fast_grid_onnx`), as fast in onnxruntime as
         :meth:`enhance_banded` in PyTorch."""
-        from egan_plugins.networks.fast_grid_onnx import write_banded_onnx
-
         write_banded_onnx(self, path, example, dynamic, opset, input_name, output_name)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

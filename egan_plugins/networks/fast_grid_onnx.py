@@ -3,7 +3,8 @@
 
 Traced, :meth:`FastGridNet.enhance` becomes a whole-frame graph: a full-size 8-channel
 coefficient map and a dozen full-size passes over it (about 200 bytes of memory traffic per
-pixel), which onnxruntime ran at a third of PyTorch's banded speed. Here only the grid
+pixel), which onnxruntime runs far slower than PyTorch's banded pass (docs/benchmarks.md,
+*The fast model*). Here only the grid
 (the low-resolution copy and the CNN) is traced; the coefficients are interpolated along x
 once (``grid rows x W``), and a ``Scan`` walks bands of at most :data:`BAND_PIXELS` pixels
 and one grid interval of rows, each gathering its rows of the image, computing each
@@ -15,8 +16,8 @@ reshape and (where the band height does not divide the image height) one slice.
 The band height is the largest divisor of the image height under those bounds, if it is
 at least half of them (so the last band needs no padding); otherwise the last band repeats
 the image's last row and the extra rows are cut.
-The same function as :meth:`FastGridNet.enhance` followed by ``clamp(0, 1)`` (checked by
-``egan export`` at 40 dB, measured above 120 dB).
+The same function as :meth:`FastGridNet.enhance` followed by ``clamp(0, 1)``, up to float
+rounding (``egan export`` checks it at 40 dB).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from egan_plugins.networks.fast_grid import BAND_PIXELS, LUMA
+from egan_core.generator_io import LUMA
+from egan_plugins.networks.bands import BAND_PIXELS
 
 
 class _Grid(nn.Module):

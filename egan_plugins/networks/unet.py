@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -11,8 +10,9 @@ from torch import nn
 
 from egan_core.checkpoint import describe_mismatch
 from egan_core.errors import CheckpointError
+from egan_core.weights import WeightsRecord
 from egan_plugins.networks.init import init_weights, seeded
-from egan_plugins.networks.padding import crop, pad, pads_for
+from egan_plugins.networks.padding import DIVISOR, crop, pad, pads_for
 
 
 def _gate(x: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
@@ -48,6 +48,9 @@ class AttentionUNet(nn.Module):
             small batches of crops would otherwise pull the statistics around.
         seed: seed of the weight initialisation (injected from the recipe's ``seed``).
     """
+
+    #: Inputs are padded to multiples of this (four 2x poolings).
+    pad_multiple = DIVISOR
 
     def __init__(self, base_channels: int = 32, align_corners: bool = False,
                  freeze_norm: bool = False, seed: int = 0) -> None:
@@ -102,7 +105,7 @@ class AttentionUNet(nn.Module):
             clipped) and ``latent = conv10(...) * attention``.
         """
         h, w = image.shape[-2:]
-        pads = pads_for(h, w)
+        pads = pads_for(h, w, self.pad_multiple)
         img, att = pad(image, pads), pad(attention, pads)
         att2 = F.max_pool2d(att, 2)
         att3 = F.max_pool2d(att2, 2)
@@ -154,12 +157,12 @@ class AttentionUNet(nn.Module):
         return FusedAttentionUNet(self, dtype, device, winograd=winograd)
 
     @classmethod
-    def shipped_weights(cls) -> Path:
+    def shipped_weights(cls) -> WeightsRecord:
         """The default model egan ships, which ``model.generator.init: default`` names (the
-        ``gan`` enhancer owns the file)."""
+        ``gan`` enhancer's record, so both read the same file)."""
         from egan_plugins.enhancers import gan
 
-        return gan.DEFAULT_WEIGHTS
+        return gan.default_record()
 
     @classmethod
     def from_foreign_state_dict(cls, state_dict: Mapping[str, torch.Tensor], *,

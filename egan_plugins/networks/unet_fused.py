@@ -43,16 +43,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from egan_core.generator_io import LUMA
 from egan_core.threads import serial_if_small
 from egan_core.winograd import available as winograd_available
 from egan_plugins.networks.fused_ops import CHANNELS_LAST, Affine, BorderFix, ConvPair, FusedConv, mkldnn_ok
-from egan_plugins.networks.padding import crop, pad, pads_for
+from egan_plugins.networks.padding import DIVISOR, crop, pad, pads_for
 
 if TYPE_CHECKING:
     from egan_plugins.networks.unet import AttentionUNet
 
 #: Rec. 601 luma weights of the attention map (they sum to 1).
-_LUMA = (0.299, 0.587, 0.114)
 
 
 class FusedAttentionUNet:
@@ -69,6 +69,8 @@ class FusedAttentionUNet:
             ignored elsewhere).
     """
 
+    pad_multiple = DIVISOR
+
     def __init__(self, model: AttentionUNet, dtype: torch.dtype = torch.bfloat16,
                  device: torch.device | str = "cpu", winograd: bool = False) -> None:
         if any(m.training for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
@@ -83,7 +85,7 @@ class FusedAttentionUNet:
         # [0, 1] RGB -> (2x - 1, 1 - luma(x)): the generator's image and attention map.
         stem_w = torch.zeros(4, 3, 1, 1)
         stem_w[:3, :, 0, 0] = 2 * torch.eye(3)
-        stem_w[3, :, 0, 0] = -torch.tensor(_LUMA)
+        stem_w[3, :, 0, 0] = -torch.tensor(LUMA)
         stem_b = torch.tensor([-1.0, -1.0, -1.0, 1.0])
         stem = nn.Conv2d(3, 4, 1, device="meta")  # shape only (no draw from the global RNG)
         self.stem = FusedConv(stem, torch.float32, dev, mk, act=False, weight=stem_w, bias=stem_b,
@@ -115,8 +117,9 @@ class FusedAttentionUNet:
         self.conv10 = FusedConv(conv10, dtype, dev, mk, act=False, nnpack=nn_)
 
     def _pool(self, y: torch.Tensor) -> torch.Tensor:
-        """2x2 max pooling; in NCHW as the maximum of four strided views (PyTorch's NCHW
-        kernel was four times slower on 640x480 feature maps; the result is the same)."""
+        """2x2 max pooling; in NCHW as the maximum of four strided views, which is faster
+        than PyTorch's NCHW max-pool kernel on photo-sized feature maps (docs/benchmarks.md)
+        and gives the same result."""
         if self.layout is CHANNELS_LAST:
             return F.max_pool2d(y, 2)
         h, w = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2
@@ -127,7 +130,7 @@ class FusedAttentionUNet:
         """Enhance ``(N, 3, H, W)`` in [0, 1] (any H, W); returns float32, not clipped."""
         x = x.to(self.device, torch.float32)
         n, _, h, w = x.shape
-        pads = pads_for(h, w)
+        pads = pads_for(h, w, self.pad_multiple)
         with serial_if_small(4 * n * (h + pads[2] + pads[3]) * (w + pads[0] + pads[1])):
             inp = self.stem(x.contiguous(memory_format=self.layout))
             if self.dtype != torch.float32:

@@ -21,7 +21,8 @@ from egan_core.cli.main import SUMMARIES, cli
 from egan_core.recipe import DEFAULTS, KEY_DOCS
 from egan_core.testing import PluginInstall, PluginManagerFactory, make_tiny_recipe
 
-COMMANDS = ["compare", "data", "demo", "doctor", "enhance", "eval", "export", "plugins", "recipe", "run"]
+COMMANDS = ["compare", "data", "demo", "doctor", "enhance", "eval", "export", "models", "plugins", "recipe",
+            "run"]
 EXDARK = ["bicycle", "boat", "bottle", "bus", "car", "cat", "chair", "cup", "dog", "motorbike",
           "people", "table"]
 
@@ -119,14 +120,14 @@ def test_recipe_list_and_keys() -> None:
         (["--set", "oops"], "error: override 'oops' must look like key.path=value"),
     ],
 )
-def test_user_errors_are_one_line_exit_1(
+def test_recipe_errors_are_one_line_exit_2(
     args: list[str], expected: str, tmp_path: Path, stub_cli: Registries,
     stub_recipe: dict[str, Any],
 ) -> None:
     path = tmp_path / "stub.yaml"
     path.write_text(yaml.safe_dump(stub_recipe))
     result = _egan("recipe", "show", str(path), *args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert _one_error_line(result).startswith(expected)
 
 
@@ -172,7 +173,7 @@ def test_console_script_help_and_errors(tmp_path: Path) -> None:
 
     done = subprocess.run([_console_script(), "recipe", "show", "no_such.yaml"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stdout == ""
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: recipe 'no_such.yaml' not found")
@@ -214,7 +215,7 @@ def test_egan_debug_shows_the_chained_traceback(tmp_path: Path) -> None:
     loud = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "EGAN_DEBUG": "1"})
     line = "error: model.generator.base_channels must be >= 1, got 0"
-    assert quiet.returncode == loud.returncode == 1
+    assert quiet.returncode == loud.returncode == 2
     assert quiet.stderr.strip() == line
     assert "Traceback" in loud.stderr and "ValueError: base_channels must be >= 1" in loud.stderr
     assert "direct cause" in loud.stderr and loud.stderr.strip().splitlines()[-1] == line

@@ -16,8 +16,8 @@ from egan_core.contracts import (
     pad_multiple,
 )
 from egan_core.errors import RecipeError
+from egan_core.generator_io import enhance_with, needs_attention, value_range
 from egan_core.plugins import get_registries
-from egan_core.tensors import enhance_with, needs_attention, value_range
 from egan_core.training.build import load_init_weights
 
 GENERATORS = get_registries().generators.names()

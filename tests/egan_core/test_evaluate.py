@@ -80,7 +80,7 @@ def test_evaluate_without_reference_is_a_usage_error(folders: tuple[Path, Path])
 def test_niqe_needs_no_reference_and_y_channel_differs(folders: tuple[Path, Path]) -> None:
     enh, ref = folders
     report = evaluate([enh / "a.png", enh / "b.png"], ["niqe"])
-    assert set(report.to_dict()) == {"per_image", "mean"}
+    assert set(report.to_dict()) == {"per_image", "mean", "mean_per_input"}
     assert all(math.isfinite(s["niqe"]) for s in report.per_image.values())
     rgb = evaluate([enh / "b.png"], ["psnr"], reference=ref).per_image["b.png"]["psnr"]
     y = evaluate([enh / "b.png"], ["psnr"], reference=ref, channel="y").per_image["b.png"]["psnr"]
@@ -99,7 +99,8 @@ def test_eval_json_shape_as_subprocess(folders: tuple[Path, Path]) -> None:
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"per_image", "mean"}
+    assert set(out) == {"per_image", "mean", "mean_per_input"}
+    assert out["mean_per_input"] == {str(enh): out["mean"]}
     assert set(out["per_image"]) == {"a.png", "b.png"}
     assert all(set(v) == {"niqe", "ssim"} for v in out["per_image"].values())
     assert set(out["mean"]) == {"niqe", "ssim"}
@@ -129,6 +130,26 @@ def test_eval_table(folders: tuple[Path, Path]) -> None:
                    "--channel", "y")
     assert result.exit_code == 0, result.output
     assert "a.png" in result.stdout and "inf" in result.stdout and "mean" in result.stdout
+
+
+def test_eval_of_two_folders_reports_a_mean_per_folder(tmp_path: Path) -> None:
+    """``egan eval before/ after/`` compares the folders: one mean each, and the overall one."""
+    dark, bright = tmp_path / "before", tmp_path / "after"
+    for i in range(2):
+        _save(dark / f"{i}.png", (_image(i) * 0.2).astype(np.uint8))
+        _save(bright / f"{i}.png", _image(i + 5))
+    report = evaluate([dark, bright], ["brightness"])
+    per = report.mean_per_input
+    assert list(per) == [str(dark), str(bright)]
+    assert per[str(dark)]["brightness"] < 0.2 < per[str(bright)]["brightness"]
+    overall = report.mean["brightness"]
+    assert overall == pytest.approx((per[str(dark)]["brightness"] + per[str(bright)]["brightness"]) / 2)
+    table = _egan("eval", str(dark), str(bright), "--metric", "brightness")
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert any("mean of before" in line for line in lines)
+    assert any("mean of after" in line for line in lines)
+    assert any("mean of all" in line for line in lines)
 
 
 # ---- egan compare ------------------------------------------------------------------------
@@ -235,3 +256,26 @@ def test_compare_cli_with_clahe(tmp_path: Path) -> None:
         assert (tmp_path / "out" / name).is_file()
     with Image.open(tmp_path / "out" / "contact_sheet.png") as sheet:
         assert sheet.size == sheet_size(1, 2)
+
+
+def test_compare_and_eval_agree_on_the_same_pixels(tmp_path: Path) -> None:
+    """On a JPEG input, ``egan enhance`` writes a JPEG (the input's format), so ``egan eval``
+    of it scores a compressed copy; ``egan compare`` scores the output itself (and saves it
+    as PNG). Enhanced with ``--format png``, both score the same pixels and agree."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(_image(4, (120, 160))).save(photos / "shot.jpg", quality=90)
+    assert _egan("compare", str(photos), "--enhancer", "clahe", "--out", str(tmp_path / "cmp"),
+                 "--device", "cpu").exit_code == 0
+    compared = {r[0]: r for r in csv.reader((tmp_path / "cmp" / "metrics.csv").open())}
+    by_compare = float(compared["shot.jpg"][2])
+    for fmt in ("png", None):
+        out = tmp_path / f"out_{fmt}"
+        args = ["enhance", str(photos / "shot.jpg"), "--out", str(out), "--enhancer", "clahe"]
+        assert _egan(*args, *(["--format", fmt] if fmt else [])).exit_code == 0
+        (written,) = list(out.iterdir())
+        by_eval = evaluate([written], ["niqe"]).mean["niqe"]
+        if fmt == "png":  # metrics.csv holds 4 decimals
+            assert by_eval == pytest.approx(by_compare, abs=5e-5)
+        else:
+            assert written.suffix == ".jpg" and abs(by_eval - by_compare) > 1e-3

@@ -7,20 +7,21 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner, Result
 from torch import nn
 
-from egan_core import hookimpl
+from egan_core import hookimpl, load_enhancer
 from egan_core.checkpoint import save_checkpoint
 from egan_core.cli.main import cli
 from egan_core.errors import EganError, UsageError
 from egan_core.export import export_model, reference_output
+from egan_core.generator_io import attention_map, check_image, to_model_range
 from egan_core.metrics.psnr import MIN_PSNR
 from egan_core.metrics.psnr import psnr01 as psnr
 from egan_core.registry import Registries
-from egan_core.tensors import attention_map, check_image, to_model_range
 from egan_core.testing import PluginManagerFactory
 from egan_plugins.networks.unet import AttentionUNet
 
@@ -181,7 +182,7 @@ def test_usage_errors(trained: tuple[Path, AttentionUNet], tmp_path: Path) -> No
         export_model(ckpt, None, "tflite", out)  # type: ignore[arg-type]
     missing = _egan("export", "--checkpoint", str(tmp_path / "nope.pt"), "--format", "torchscript",
                     "--out", out)
-    assert missing.exit_code == 1 and "does not exist" in missing.stderr
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
     assert not Path(out).exists()
 
 
@@ -276,6 +277,7 @@ class _NoOnnx(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, _NoOnnx())
+import numpy as np
 import pytest
 sys.exit(pytest.main(sys.argv[1:]))
 """
@@ -292,3 +294,26 @@ def test_torchscript_tests_run_without_the_onnx_extra() -> None:
     summary = proc.stdout.strip().splitlines()[-1]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "2 passed, 1 skipped" in summary, summary
+
+
+def test_weights_only_export_shares_a_trained_generator(tmp_path: Path) -> None:
+    """A run's checkpoint carries D and the optimizers; the safetensors export only G, and
+    enhances exactly as the checkpoint does."""
+    from egan_core.testing import make_tiny_recipe
+    from egan_core.training.trainer import train
+
+    run_dir, _ = train(make_tiny_recipe(max_steps=1), out=tmp_path / "runs", device="cpu", quiet=True)
+    latest = run_dir / "checkpoints" / "latest.pt"
+    out = tmp_path / "tiny.safetensors"
+    done = CliRunner().invoke(cli, ["export", "--checkpoint", str(latest), "--format", "safetensors",
+                                    "--out", str(out)], prog_name="egan")
+    assert done.exit_code == 0, done.output
+    assert "reads back identical" in done.output
+    assert out.stat().st_size < latest.stat().st_size / 2
+    photo = np.random.default_rng(0).integers(0, 80, (40, 56, 3), dtype=np.uint8)
+    by_checkpoint = load_enhancer("gan", checkpoint=str(latest), device="cpu")(photo)
+    by_weights = load_enhancer("gan", checkpoint=str(out), device="cpu")(photo)
+    assert np.array_equal(by_checkpoint, by_weights)
+    refused = CliRunner().invoke(cli, ["export", "--checkpoint", str(out), "--format", "safetensors",
+                                       "--out", str(tmp_path / "again.safetensors")], prog_name="egan")
+    assert refused.exit_code == 2 and "weights-only already" in refused.output

@@ -12,9 +12,9 @@ import torch
 
 from egan_core.checkpoint import save_checkpoint
 from egan_core.export import export_model, reference_output
+from egan_core.generator_io import check_image
 from egan_core.metrics.psnr import MIN_PSNR
 from egan_core.metrics.psnr import psnr01 as psnr
-from egan_core.tensors import check_image
 from egan_plugins.networks import SCI, ZeroDCE, ZeroDCEPlusPlus
 
 try:

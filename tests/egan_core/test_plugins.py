@@ -195,7 +195,7 @@ def test_recipe_needing_a_broken_plugin_says_so(
     recipe = tmp_path / "needs_broken.yaml"
     recipe.write_text(good_recipe.replace("good_loss: {weight: 0.5}", "broken_loss: {weight: 1}"))
     done = installed_plugins.egan("recipe", "show", str(recipe), cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: unknown loss 'broken_loss'")

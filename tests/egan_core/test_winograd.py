@@ -91,10 +91,17 @@ def test_swapped_network_keeps_its_weights_and_runs_both_ways() -> None:
 
 
 def test_nothing_is_swapped_without_nnpack(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(winograd, "available", lambda device="cpu": False)
-    net = nn.Conv2d(3, 3, 3, padding=1)
-    assert winograd.use_winograd(net) == 0 and type(net) is nn.Conv2d
-    assert not winograd.available("cuda")
+    monkeypatch.setattr(winograd, "_nnpack_ready", lambda: False)  # a build without NNPACK
+    assert not winograd.available() and not winograd.available("cpu")
+    net = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1))
+    assert winograd.use_winograd(net) == 0 and type(net[0]) is nn.Conv2d
+
+
+def test_winograd_runs_on_the_cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(winograd, "_nnpack_ready", lambda: True)  # a build with NNPACK
+    assert winograd.available() and winograd.available(torch.device("cpu"))
+    assert not winograd.available("cuda") and not winograd.available(torch.device("cuda", 0))
+    assert not winograd.available("meta")
 
 
 @needs_nnpack

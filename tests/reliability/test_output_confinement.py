@@ -108,7 +108,7 @@ def test_egan_run_refuses_escaping_names(tmp_path: Path, egan: Any, egan_cli: An
                  cwd=work),
             egan_cli("run", recipe, "--out", "runs", "--device", "cpu", "-q", cwd=work)]
     for done in runs:
-        line = done.one_error()
+        line = done.one_error(2)
         assert line.startswith("error: name must be a plain folder name"), line
     assert _new_or_changed(before, _snapshot(tmp_path)) == set()
     assert not any(p.name in ("escape", "x", "runs") for p in tmp_path.rglob("*"))

@@ -13,6 +13,7 @@ import copy
 import io
 import math
 import struct
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,13 @@ def test_any_override_gives_a_recipe_or_an_egan_error(overrides: dict[str, Any])
         assert load_recipe(recipe.as_dict()).as_dict() == recipe.as_dict()  # round trip
 
 
+#: What the YAML payload below would create if a recipe value could run a command.
+_PWNED = Path(tempfile.gettempdir()) / "egan-fuzz-PWNED"
+
+
 @FUZZ
 @given(key=_keys, text=st.text(max_size=40))
-@example(key="name", text="!!python/object/apply:os.system ['touch /tmp/egan-fuzz-PWNED']")
+@example(key="name", text=f"!!python/object/apply:os.system ['touch {_PWNED.as_posix()}']")
 @example(key="train.lr", text="{a: [1, {b: }")
 @example(key="data", text="&a [*a]")
 def test_any_command_line_override_gives_a_recipe_or_an_egan_error(key: str, text: str) -> None:
@@ -94,7 +99,7 @@ def test_any_command_line_override_gives_a_recipe_or_an_egan_error(key: str, tex
         _load([f"{key}={text}"])
     except EganError:
         pass
-    assert not Path("/tmp/egan-fuzz-PWNED").exists()  # YAML tags never construct objects
+    assert not _PWNED.exists()  # YAML tags never construct objects
 
 
 # ---- wrong keys, types and ranges name the key ----------------------------------------------

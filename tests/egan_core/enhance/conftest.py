@@ -11,18 +11,16 @@ import torch
 from PIL import Image
 
 from egan_core.checkpoint import save_checkpoint
-from egan_core.tensors import attention_map
+from egan_core.generator_io import attention_map
+from egan_core.scenes import dark_scene
 from egan_plugins.networks.unet import AttentionUNet
 
 SMALL_KWARGS = {"base_channels": 8}
 
 
 def dark_image(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
-    """A dark, textured ``(H, W, 3)`` uint8 test image."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = np.stack([xx / width, yy / height, (xx + yy) / (width + height)], axis=2) * 70
-    return np.clip(base + rng.normal(0, 8, (height, width, 3)), 0, 255).astype(np.uint8)
+    """A dark, textured ``(H, W, 3)`` uint8 test image (egan's one synthetic night scene)."""
+    return dark_scene(width, height, seed)
 
 
 def small_generator(seed: int = 3) -> AttentionUNet:

@@ -13,7 +13,7 @@ import egan_core
 from egan_core.enhance.api import resolve_device
 from egan_core.enhance.pipeline import Enhancer
 from egan_core.errors import EganError, UnknownNameError, UsageError
-from egan_core.tensors import attention_map, from_model_range, to_model_range
+from egan_core.generator_io import attention_map, from_model_range, to_model_range
 
 
 def test_gan_from_checkpoint_on_every_input_kind(small_checkpoint: Path, small_model, dark) -> None:

@@ -71,9 +71,9 @@ def test_usage_errors(tmp_path: Path, write_image) -> None:
     assert code == 2 and "not both" in text
     code, text = egan("enhance", str(tmp_path / "none*.png"), "--out", str(tmp_path / "o"),
                       "--enhancer", "clahe")
-    assert code == 1 and "no images or videos found" in text
+    assert code == 2 and "none*.png': no such file, folder or matching image" in text
     code, text = egan("enhance", src, "--out", str(tmp_path / "o"), "--enhancer", "clahr")
-    assert code == 1 and "did you mean 'clahe'" in text
+    assert code == 2 and "did you mean 'clahe'" in text
 
 
 @pytest.mark.parametrize("ext,fourcc", [(".avi", "MJPG")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from egan_core.enhance.runtime import GeneratorRunner
+from egan_core.enhance.generator_runner import GeneratorRunner
 from egan_core.enhance.tiling import DEFAULT_TILE, resolve_tile, run_tiled, tile_starts
 from egan_core.metrics.psnr import psnr01 as psnr
 

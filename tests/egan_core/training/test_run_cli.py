@@ -48,7 +48,7 @@ def test_bad_override_is_one_line(tmp_path: Path, tiny_recipe: dict[str, Any]) -
          "--out", str(tmp_path / "runs")],
         capture_output=True, text=True, timeout=120, env=_env(),
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "train.lr" in proc.stderr
     assert "Traceback" not in proc.stderr
 

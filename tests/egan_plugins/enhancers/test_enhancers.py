@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from egan_core.enhance.runtime import GeneratorRunner
+from egan_core.enhance.generator_runner import GeneratorRunner
 from egan_core.errors import EganError, UsageError
 from egan_plugins.enhancers import gan as gan_module
 from egan_plugins.enhancers.classic import Clahe, Denoise
@@ -126,7 +126,7 @@ def test_the_gan_enhancer_offers_every_backend() -> None:
     choices must be the runner's (a new backend once went missing here)."""
     import typing
 
-    from egan_core.enhance.backends import BACKENDS
+    from egan_core.enhance.forward_paths import BACKENDS
     from egan_plugins.enhancers.gan import gan_enhancer
 
     choices = typing.get_args(typing.get_type_hints(gan_enhancer)["backend"])

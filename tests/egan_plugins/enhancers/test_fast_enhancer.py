@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from egan_core import load_enhancer
 from egan_core.cli.main import cli
 from egan_core.errors import UsageError
+from egan_core.generator_io import check_image
 from egan_core.metrics.psnr import psnr01 as psnr
 from egan_core.model_loading import load_generator
-from egan_core.tensors import check_image
+from egan_core.scenes import dark_scene
 from egan_plugins.enhancers.fast import FAST_WEIGHTS, FastRunner
 from egan_plugins.networks.fast_grid import FastGridNet
 
@@ -31,13 +32,8 @@ FORMATS = [pytest.param("onnx", marks=pytest.mark.skipif(ort is None or onnx is 
            "torchscript"]
 
 
-def _dark_scene(h: int = 96, w: int = 128) -> np.ndarray:
-    """A dark HxWx3 uint8 photo-like image: shapes and gradients at 2-20 % of full scale."""
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    base = 0.03 + 0.1 * xx + 0.05 * np.sin(12 * yy)
-    rgb = np.stack([base, base * 0.9 + 0.02 * (xx > 0.5), base * 0.8], axis=-1)
-    rgb[h // 4:h // 2, w // 4:w // 2] += 0.08
-    return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
+def _dark_scene(height: int = 96, width: int = 128) -> np.ndarray:
+    return dark_scene(width, height)
 
 
 def test_shipped_weights_load_and_brighten() -> None:

@@ -7,16 +7,12 @@ import pytest
 
 from egan_core import load_enhancer
 from egan_core.errors import UsageError
+from egan_core.scenes import dark_scene
 from egan_plugins.enhancers.zoo import ZERO_DCE_PP_WEIGHTS
 
 
-def _dark_scene(h: int = 96, w: int = 144) -> np.ndarray:
-    """A dark HxWx3 uint8 photo-like image: shapes and gradients at 2-20 % of full scale."""
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    base = 0.03 + 0.1 * xx + 0.05 * np.sin(12 * yy)
-    rgb = np.stack([base, base * 0.9, base * 0.8], axis=-1)
-    rgb[h // 4:h // 2, w // 4:w // 2] += 0.08
-    return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
+def _dark_scene(height: int = 96, width: int = 144) -> np.ndarray:
+    return dark_scene(width, height)
 
 
 def test_the_shipped_weights_load_by_name_and_brighten() -> None:

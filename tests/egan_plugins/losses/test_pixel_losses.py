@@ -8,9 +8,9 @@ import math
 import torch
 
 from egan_core import get_registries
+from egan_core.generator_io import from_model_range
 from egan_core.losses import LossContext
 from egan_core.metrics.psnr import psnr01
-from egan_core.tensors import from_model_range
 from egan_core.testing import make_tiny_batch
 
 

@@ -9,8 +9,8 @@ import torch
 
 from egan_core import get_registries
 from egan_core.errors import TrainingError
+from egan_core.generator_io import to_model_range
 from egan_core.losses import LossContext
-from egan_core.tensors import to_model_range
 
 
 def _ctx(input01: torch.Tensor, enhanced01: torch.Tensor | None = None,

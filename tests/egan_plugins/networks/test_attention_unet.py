@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from egan_core.errors import CheckpointError
-from egan_core.tensors import attention_map
+from egan_core.generator_io import attention_map
 from egan_plugins.networks import AttentionUNet, GlobalLocalDiscriminator, init_weights
 
 # The original Unet_resize_conv's parameterised submodules (self_attention, use_norm=1).

@@ -7,7 +7,7 @@ import torch
 
 from egan_core import get_registries
 from egan_core.errors import RecipeError
-from egan_core.tensors import enhance_with
+from egan_core.generator_io import enhance_with
 from egan_core.training.build import instantiate
 from egan_plugins.networks.fast_grid import BAND_PIXELS, FastGridNet, interpolation_matrix
 from egan_plugins.networks.fast_grid_flops import count_flops

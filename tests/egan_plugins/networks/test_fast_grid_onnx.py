@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from egan_core.export import export_model
+from egan_core.generator_io import check_image
 from egan_core.metrics.psnr import psnr01 as psnr
 from egan_core.model_loading import load_generator
-from egan_core.tensors import check_image
 from egan_plugins.enhancers.fast import FAST_WEIGHTS
 
 ort = pytest.importorskip("onnxruntime", reason="pip install 'egan[onnx]'")

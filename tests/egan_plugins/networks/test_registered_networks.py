@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from egan_core import get_registries
-from egan_core.tensors import attention_map, enhance_with, value_range
+from egan_core.generator_io import attention_map, enhance_with, value_range
 
 REGISTRIES = get_registries()
 

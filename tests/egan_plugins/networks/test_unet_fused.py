@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from egan_core import winograd
+from egan_core.generator_io import attention_map, from_model_range, to_model_range
+from egan_core.generator_io import check_image as probe_image
 from egan_core.metrics.psnr import psnr01 as psnr
-from egan_core.tensors import attention_map, from_model_range, to_model_range
-from egan_core.tensors import check_image as probe_image
 from egan_core.testing import requires_native_bf16
 from egan_plugins.networks import AttentionUNet, unet_fused
 from egan_plugins.networks.unet_fused import FusedAttentionUNet

@@ -13,13 +13,13 @@ import pytest
 import torch
 
 from egan_core import autotune, winograd
-from egan_core.enhance import runtime
-from egan_core.enhance.backends import BACKENDS, candidates
-from egan_core.enhance.runtime import GeneratorRunner, pick
+from egan_core.enhance import generator_runner as runtime
+from egan_core.enhance.forward_paths import candidates
+from egan_core.enhance.generator_runner import GeneratorRunner
 from egan_core.errors import UsageError
+from egan_core.generator_io import attention_map, check_image, from_model_range, to_model_range
 from egan_core.hardware import native_bf16
 from egan_core.metrics.psnr import psnr01 as psnr
-from egan_core.tensors import attention_map, check_image, from_model_range, to_model_range
 from egan_core.testing import requires_native_bf16
 
 CPU = torch.device("cpu")
@@ -74,6 +74,9 @@ def test_auto_offers_bf16_only_where_it_is_native() -> None:
 
 
 def test_pick_takes_the_fastest_but_never_trades_eager_for_noise() -> None:
+    def pick(timings: dict[str, float]) -> str:
+        return autotune.ENHANCE.pick(timings, "eager:fp32")
+
     assert pick({"eager:fp32": 1.0, "fused:fp32": 0.5, "fused:bf16": 0.2}) == "fused:bf16"
     assert pick({"eager:fp32": 1.0, "fused:fp32": 0.99}) == "eager:fp32"
     assert pick({"eager:fp32": 1.0, "fused:fp32": 1.5}) == "eager:fp32"
@@ -106,33 +109,55 @@ def test_auto_chooses_only_accurate_candidates(small_model, monkeypatch: pytest.
     assert runner.backend == "eager" and runner.precision == "fp32"
 
 
-@pytest.mark.skipif(native_bf16("cpu")[0], reason="checks the refusal on a CPU without native bf16")
-def test_auto_stays_fp32_without_native_bf16(small_model) -> None:
+def _bf16_here(monkeypatch: pytest.MonkeyPatch, native: bool, runs: bool = True) -> None:
+    """Make this machine's bf16 capability what a test needs (the one function asked)."""
+    why = "native bf16 (test)" if native else "no native bf16 on this CPU (test)"
+    support = autotune.Bf16Support(native=native, runs=runs, why=why)
+    monkeypatch.setattr(autotune, "bf16_support", lambda device, features=None: support)
+
+
+def test_auto_stays_fp32_without_native_bf16(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bf16_here(monkeypatch, native=False)
     autotune.forget()
     runner = GeneratorRunner(small_model(seed=24))
     assert runner.precision == "fp32" and not any(k.endswith(":bf16") for k in runner.timings)
+    assert "eager:fp32" in runner.timings
 
 
-@requires_native_bf16
-def test_auto_measures_bf16_where_it_is_native(small_model) -> None:
+def test_auto_measures_bf16_where_it_is_native(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bf16_here(monkeypatch, native=True)
+    built: list[tuple[str, str]] = []
+    real_build = runtime.build_backend
+
+    def build(model: torch.nn.Module, backend: str, precision: str, device: torch.device):
+        built.append((backend, precision))
+        if precision == "bf16" and not native_bf16(device)[0]:
+            precision = "fp32"  # bf16 kernels may refuse this CPU: the same path in fp32 stands in
+        return real_build(model, backend, precision, device)
+
+    monkeypatch.setattr(runtime, "build_backend", build)
     autotune.forget()
     runner = GeneratorRunner(small_model(seed=25))
+    assert {("fused", "bf16"), ("channels_last", "bf16")} <= set(built)
     assert "fused:bf16" in runner.timings and "channels_last:bf16" in runner.timings
 
 
 def test_forced_bf16_is_refused_or_warned_where_not_native(small_model, monkeypatch) -> None:
-    monkeypatch.setattr(runtime, "bf16_runs", lambda device: False)
+    _bf16_here(monkeypatch, native=False, runs=False)
     with pytest.raises(UsageError, match="bf16 cannot run here.*--precision auto"):
         GeneratorRunner(small_model(), precision="bf16")
-    monkeypatch.setattr(runtime, "bf16_runs", lambda device: True)
-    monkeypatch.setattr(runtime, "native_bf16", lambda device: (False, "no native bf16 on this CPU"))
+    _bf16_here(monkeypatch, native=False, runs=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            GeneratorRunner(small_model(), precision="bf16", backend="channels_last")
-        except RuntimeError:  # oneDNN may still refuse the emulated path on this CPU
-            pass
-    assert any("emulated" in str(w.message) and "--precision auto" in str(w.message) for w in caught)
+        runner = GeneratorRunner(small_model(), precision="bf16", backend="channels_last")
+    assert (runner.backend, runner.precision) == ("channels_last", "bf16")  # warned, not refused
+    (warning,) = [w for w in caught if "precision bf16" in str(w.message)]
+    assert "emulated" in str(warning.message) and "--precision auto" in str(warning.message)
+    assert warning.filename == __file__  # it points at the caller's line
+    _bf16_here(monkeypatch, native=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # native: no warning at all
+        GeneratorRunner(small_model(), precision="bf16", backend="channels_last")
 
 
 def test_bad_arguments(small_model) -> None:
@@ -142,7 +167,6 @@ def test_bad_arguments(small_model) -> None:
         GeneratorRunner(small_model(), backend="tensorrt")
     with pytest.raises(UsageError, match="tile"):
         GeneratorRunner(small_model(), precision="fp32", tile=8)
-    assert BACKENDS[0] == "auto"
 
 
 class _NoForm(torch.nn.Module):
@@ -176,10 +200,28 @@ def test_winograd_serves_a_generator_without_an_inference_form(small_model) -> N
     torch.testing.assert_close(runner(x), _plain(small_model(), x), rtol=0, atol=1e-4)
 
 
+def test_compile_backend_goes_through_torch_compile(small_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``compile`` path, traced by dynamo but run by its eager backend (seconds, not the
+    tens of seconds inductor's code generation takes: that is the slow test below)."""
+    from torch._dynamo.testing import CompileCounter
+
+    counter, real = CompileCounter(), torch.compile
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: real(model, backend=counter, **kw))
+    torch._dynamo.reset()
+    x = torch.rand(1, 3, 40, 56) * 0.3
+    runner = GeneratorRunner(small_model(), precision="fp32", backend="compile")
+    assert runner.backend == "compile"
+    try:
+        got = runner(x)
+    finally:
+        torch._dynamo.reset()
+    assert counter.frame_count >= 1  # the generator really was captured by torch.compile
+    torch.testing.assert_close(got, _plain(small_model(), x), rtol=0, atol=1e-4)
+
 
 @pytest.mark.slow
 def test_compile_backend_equals_the_plain_forward(small_model) -> None:
-    """torch.compile (asked for by name; tens of seconds to compile, so not in the default run)."""
+    """torch.compile with inductor (tens of seconds to compile, so not in the default run)."""
     x = torch.rand(1, 3, 40, 56) * 0.3
     runner = GeneratorRunner(small_model(), precision="fp32", backend="compile")
     assert runner.backend == "compile"

@@ -16,8 +16,8 @@ from PIL import Image
 
 import egan_core.plugins
 from egan_core.cli.main import cli
-from egan_core.data_tools import crop_objects, read_bbgt
 from egan_core.errors import UnknownNameError
+from egan_core.exdark import crop_objects, read_bbgt
 from egan_core.registry import Registries
 from egan_plugins import objects as builtin_objects
 
@@ -161,7 +161,7 @@ def test_cli_summary_idempotency_and_errors(tmp_path: Path, registries: Registri
     assert _row(second.output, "car") == ["0", "2", "0"]
     assert _row(second.output, "total") == ["0", "4", "0"]
     bad = CliRunner().invoke(cli, [*args[:7], "--object", "kar"])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2
     assert "unknown object 'kar'; did you mean 'car'?" in bad.output
     assert "Traceback" not in bad.output
     (images / "Car" / "2015_00001.png").write_bytes(b"garbage")
@@ -213,3 +213,9 @@ def test_example_plugin_installs_and_trains(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     log = (tmp_path / "runs" / "scooter_tv" / "metrics.jsonl").read_text().splitlines()
     assert "tv" in json.loads(log[-1]) and json.loads(log[-1])["step"] == 2
+
+
+def test_the_former_module_name_still_imports() -> None:
+    from egan_core import data_tools, exdark
+
+    assert data_tools.crop_objects is exdark.crop_objects and data_tools.read_bbgt is exdark.read_bbgt
