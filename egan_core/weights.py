@@ -337,23 +337,17 @@ def card_markdown(record: WeightsRecord) -> str:
         use = f"; use it with `{record.usage}`" if record.usage else ""
         out += [f"Enhancer: `{record.enhancer}`{use}.", ""]
     out += ["### Method", "", _sentence(record.method), "", "### Quality", ""]
-    if record.quality:
-        out += ["| metric | value | protocol | measured with |", "|---|---:|---|---|"]
-        out += [f"| {_cell(f.metric)} | {_cell(f.amount())} | {_cell(f.protocol)} | "
-                f"{_cell(_measured(f.command, f.date))} |" for f in record.quality]
-        notes = [f"- {f.metric}, {f.amount()}: {f.note}" for f in record.quality if f.note]
-        out += ["", *notes] if notes else []
-    else:
-        out.append("No quality figure is recorded.")
+    out += _figure_table(
+        ("metric", "value", "protocol", "measured with"), ("---", "---:", "---", "---"),
+        [(f.metric, f.amount(), f.protocol, _measured(f.command, f.date)) for f in record.quality],
+        [f"- {f.metric}, {f.amount()}: {f.note}" for f in record.quality if f.note],
+        "No quality figure is recorded.")
     out += ["", "### Speed", ""]
-    if record.speed:
-        out += ["| speed | CPU | protocol | measured with |", "|---:|---|---|---|"]
-        out += [f"| {_cell(s.amount())} | {_cell(s.cpu)} | {_cell(s.protocol)} | "
-                f"{_cell(_measured(s.command, s.date))} |" for s in record.speed]
-        notes = [f"- {s.amount()} ({s.protocol}): {s.note}" for s in record.speed if s.note]
-        out += ["", *notes] if notes else []
-    else:
-        out.append("No speed figure is recorded.")
+    out += _figure_table(
+        ("speed", "CPU", "protocol", "measured with"), ("---:", "---", "---", "---"),
+        [(s.amount(), s.cpu, s.protocol, _measured(s.command, s.date)) for s in record.speed],
+        [f"- {s.amount()} ({s.protocol}): {s.note}" for s in record.speed if s.note],
+        "No speed figure is recorded.")
     out += ["", "### Training data and licence", "", f"- **Data:** {record.data}",
             f"- **Licence:** {record.licence}", "", "### How it was made", ""]
     prose, commands = _source_parts(record.source)
@@ -366,6 +360,16 @@ def card_markdown(record: WeightsRecord) -> str:
     out += ["### File", "", f"- `{package_path(record.file)}`: generator `{record.generator}`"
             + (f" ({kwargs})" if kwargs else ""), f"- sha256 `{record.sha256}`", ""]
     return "\n".join(out)
+
+
+def _figure_table(columns: tuple[str, ...], align: tuple[str, ...], rows: list[tuple[str, ...]],
+                  notes: list[str], missing: str) -> list[str]:
+    """A card's table of figures (quality or speed) and its notes, or ``missing``."""
+    if not rows:
+        return [missing]
+    out = ["| " + " | ".join(columns) + " |", "|" + "|".join(align) + "|"]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return out + (["", *notes] if notes else [])
 
 
 def table_markdown(records: Iterable[WeightsRecord]) -> str:

@@ -30,6 +30,7 @@ import yaml
 from PIL import Image
 
 from egan_core.checkpoint import load_checkpoint, save_checkpoint
+from egan_core.training.outputs import MetricsLog
 
 STEPS_PER_EPOCH = 4  # the tiny recipe: 8 images, batch 2
 
@@ -49,15 +50,8 @@ def _limit_file_size(limit: int) -> Callable[[], None]:
 
 
 def _steps(metrics: Path) -> list[int]:
-    if not metrics.is_file():
-        return []
-    steps = []
-    for line in metrics.read_text().splitlines():
-        try:
-            steps.append(json.loads(line)["step"])
-        except (ValueError, KeyError):
-            pass  # the line being written right now
-    return steps
+    """The logged steps; a line being written right now is skipped (as MetricsLog reads)."""
+    return [r["step"] for r in MetricsLog(metrics).read() if "step" in r]
 
 
 # ---- a save killed half way ---------------------------------------------------------------

@@ -30,6 +30,7 @@ import yaml
 from PIL import Image
 
 from egan_core.checkpoint import load_checkpoint
+from egan_core.training.outputs import MetricsLog
 
 #: Steps of the uninterrupted reference run; the interrupted runs resume up to it.
 TARGET = 24
@@ -62,14 +63,8 @@ def _write(folder: Path, recipe: dict[str, Any]) -> Path:
 
 
 def _steps(metrics: Path) -> list[int]:
-    steps = []
-    if metrics.is_file():
-        for line in metrics.read_text().splitlines():
-            try:
-                steps.append(json.loads(line)["step"])
-            except (ValueError, KeyError):
-                pass  # the line being written right now
-    return steps
+    """The logged steps; a line being written right now is skipped (as MetricsLog reads)."""
+    return [r["step"] for r in MetricsLog(metrics).read() if "step" in r]
 
 
 def _start(work: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

@@ -3,6 +3,7 @@ format (official key names and shapes) loading with no flag."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -101,18 +102,24 @@ def _official_sci(gen: torch.Generator, calibrate: bool = True) -> dict[str, tor
     return sd
 
 
-def _reference_zero_dce(sd: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """The official forward written out from the state dict (plain functional ops)."""
-    def conv(i: int, t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, sd[f"e_conv{i}.weight"], sd[f"e_conv{i}.bias"], padding=1)
-
+def _curve_maps(conv: Callable[[int, torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """The seven-layer curve estimator both official networks share (skips 3-4, 2-5, 1-6),
+    ``conv(i, t)`` being layer ``i``: tanh of the last layer, the curve maps."""
     x1 = conv(1, x).relu()
     x2 = conv(2, x1).relu()
     x3 = conv(3, x2).relu()
     x4 = conv(4, x3).relu()
     x5 = conv(5, torch.cat([x3, x4], 1)).relu()
     x6 = conv(6, torch.cat([x2, x5], 1)).relu()
-    r = torch.tanh(conv(7, torch.cat([x1, x6], 1)))
+    return torch.tanh(conv(7, torch.cat([x1, x6], 1)))
+
+
+def _reference_zero_dce(sd: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """The official forward written out from the state dict (plain functional ops)."""
+    def conv(i: int, t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, sd[f"e_conv{i}.weight"], sd[f"e_conv{i}.bias"], padding=1)
+
+    r = _curve_maps(conv, x)
     for a in torch.split(r, 3, dim=1):
         x = x + a * (x**2 - x)
     return x
@@ -150,13 +157,7 @@ def _reference_zero_dce_pp(sd: dict[str, torch.Tensor], x: torch.Tensor) -> torc
     lo, hi = scale // 2 - 1, scale // 2
     small = (x[..., lo::scale, lo::scale] + x[..., lo::scale, hi::scale]
              + x[..., hi::scale, lo::scale] + x[..., hi::scale, hi::scale]) / 4
-    x1 = conv(1, small).relu()
-    x2 = conv(2, x1).relu()
-    x3 = conv(3, x2).relu()
-    x4 = conv(4, x3).relu()
-    x5 = conv(5, torch.cat([x3, x4], 1)).relu()
-    x6 = conv(6, torch.cat([x2, x5], 1)).relu()
-    a = torch.tanh(conv(7, torch.cat([x1, x6], 1)))
+    a = _curve_maps(conv, small)
     a = upsample(h // scale, h) @ a @ upsample(w // scale, w).T
     for _ in range(8):
         x = x + a * (x * x - x)
