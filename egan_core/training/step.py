@@ -49,10 +49,15 @@ def _frozen(module: nn.Module | None) -> contextlib.AbstractContextManager[None]
     return cm()
 
 
+class NonFiniteLoss(TrainingError):
+    """A loss became NaN or infinite: the run diverged (a configuration error is a plain
+    :class:`TrainingError`, since resuming with a lower learning rate would not help it)."""
+
+
 def _check(name: str, value: torch.Tensor, step: int) -> None:
     if not torch.isfinite(value).all():
         # the trainer adds which checkpoint is left to resume from
-        raise TrainingError(f"loss '{name}' became {value.item()} at step {step}")
+        raise NonFiniteLoss(f"loss '{name}' became {value.item()} at step {step}")
 
 
 def loss_context(low: torch.Tensor, inp: torch.Tensor, normal: torch.Tensor,

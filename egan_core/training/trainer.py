@@ -65,7 +65,7 @@ from egan_core.training.progress import ProgressReporter
 from egan_core.training.sampler import EpochBatchSampler
 from egan_core.training.schedule import learning_rate, total_epochs
 from egan_core.training.state import TrainingState, resume_state, save_state
-from egan_core.training.step import Parts, gan_step
+from egan_core.training.step import NonFiniteLoss, Parts, gan_step
 from egan_core.training.stopping import HardStop, StopRequest, exit_status
 from egan_core.winograd import enabled as winograd_enabled
 from egan_core.winograd import use_winograd
@@ -321,7 +321,7 @@ class _Run:
                     with winograd_enabled(self.choice.winograd):
                         losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
                                           autocast=self.autocast, backward=self.stepper.backward(step))
-                except TrainingError as exc:
+                except NonFiniteLoss as exc:
                     raise TrainingError(f"{exc}; training stopped, {self._kept()}: continue from it"
                                         " with --resume (try a lower train.lr or train.precision:"
                                         " fp32)") from exc

@@ -170,3 +170,12 @@ def test_nan_before_any_checkpoint_says_none_was_written(tmp_path: Path,
                                             " written yet"):
         train(tiny_recipe, out=tmp_path, device="cpu", quiet=True, registries=registries)
     assert not (tmp_path / "tiny" / "checkpoints" / "latest.pt").exists()
+
+
+def test_a_misconfigured_loss_is_not_told_to_resume(tmp_path: Path, tiny_recipe: dict[str, Any]) -> None:
+    """Only a diverging loss gets resume advice: a loss the generator cannot feed (Zero-DCE's
+    curve smoothness on attention_unet) keeps its own message, since resuming cannot help."""
+    tiny_recipe["losses"]["illumination_smoothness"] = {"weight": 1.0}
+    with pytest.raises(TrainingError, match="needs the generator's 'curves'") as err:
+        train(tiny_recipe, out=tmp_path, device="cpu", quiet=True)
+    assert "--resume" not in str(err.value)
