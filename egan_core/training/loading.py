@@ -160,5 +160,18 @@ def epoch_batches(dataset: SkipUnreadable, batch_sampler: Any, workers: int, pin
         warnings.filterwarnings("ignore", message="This DataLoader will create")
         loader = DataLoader(dataset, batch_sampler=batch_sampler, num_workers=workers,
                             pin_memory=pin_memory, collate_fn=collate,
-                            generator=torch.Generator().manual_seed(seed))
+                            generator=torch.Generator().manual_seed(seed),
+                            worker_init_fn=leave_stops_to_the_trainer)
         return iter(loader)
+
+
+def leave_stops_to_the_trainer(worker_id: int) -> None:
+    """In a loader worker: leave the run's process group.
+
+    A scheduler or a shell that stops a job signals its whole process group (``kill -TERM
+    -PGID``, a terminal's Ctrl-C). The trainer turns that signal into "finish the step, save,
+    exit 143/130" and then ends its workers itself; a worker that died of the same signal
+    first would turn that clean stop into a crash. Out of the group, a worker still ends
+    when the trainer ends it (or, should the trainer be killed, when it sees its parent gone).
+    """
+    os.setpgrp()

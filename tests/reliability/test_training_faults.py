@@ -1,7 +1,8 @@
 """What real machines do to a training run, done for real to ``egan run`` subprocesses.
 
 - SIGTERM (a scheduler, ``docker stop``) finishes the step, saves it and exits 143; the
-  resumed run ends with the weights of a run never stopped;
+  resumed run ends with the weights of a run never stopped; sent to the whole process
+  group, loader workers included, it is the same clean stop;
 - SIGKILL mid-epoch, after a time-based checkpoint (``train.checkpoint_minutes``), loses only
   the steps since that checkpoint, and the resumed run again equals the uninterrupted one;
 - two gloo processes: SIGTERM to one rank stops both at the same step, one checkpoint;
@@ -133,6 +134,27 @@ def test_sigterm_saves_the_step_exits_143_and_resumes_exactly(
     _resume(tmp_path)
     _assert_same_run(straight, run / "checkpoints" / "latest.pt")
     assert _steps(run / "metrics.jsonl") == list(range(1, TARGET + 1))
+
+
+def test_sigterm_to_the_whole_process_group_with_loader_workers_is_a_clean_stop(
+        tmp_path: Path, tiny_recipe: dict[str, Any]) -> None:
+    """A scheduler signals every process of the job, DataLoader workers included: the
+    workers leave the stop to the trainer, which saves and exits 143 (a worker that died
+    of the signal first used to turn this into a traceback)."""
+    recipe = _long_recipe(tiny_recipe)
+    recipe["data"]["workers"] = 2
+    _write(tmp_path, recipe)
+    run = tmp_path / "runs" / "tiny"
+    proc = subprocess.Popen(egan_argv("run", "tiny.yaml", "--out", "runs", "--device", "cpu", "-q"),
+                            cwd=tmp_path, env=egan_env(), text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for(lambda: max(_steps(run / "metrics.jsonl"), default=0) >= 3, [proc], "step 3")
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and "by SIGTERM" in err, err[-2000:]
+    state = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert state["step"] == max(_steps(run / "metrics.jsonl"))
 
 
 def test_sigkill_after_a_timed_checkpoint_resumes_exactly(
