@@ -5,6 +5,7 @@ Imported by the scripts in this folder (``python benchmarks/bench_*.py`` puts it
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,25 @@ def dark_image(height: int, width: int) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     base = np.stack([xx / width, yy / height, (xx + yy) / (width + height)], axis=2) * 60
     return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+
+
+def cpu_name() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it (else what platform knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+
+def dark_image_of(megapixels: float) -> tuple[np.ndarray, float]:
+    """:func:`dark_image` of about ``megapixels`` at 4:3, and its exact size in megapixels."""
+    width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
+    height = int(round(megapixels * 1e6 / width))
+    return dark_image(height, width), width * height / 1e6
 
 
 def make_checkpoint(path: Path) -> None:

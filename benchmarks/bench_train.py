@@ -43,12 +43,14 @@ from egan_core import get_registries, load_recipe
 from egan_core.generator_io import attention_map
 from egan_core.hardware import cpu_features, native_bf16
 from egan_core.training.build import build_parts
+from egan_core.training.method import StepContext
 from egan_core.training.precision import probe_size, resolve_precision
-from egan_core.training.step import Parts, gan_step, losses_objective
+from egan_core.training.step import Parts, losses_objective
 from egan_core.winograd import available as winograd_available
 from egan_core.winograd import enabled as winograd_enabled
 from egan_core.winograd import use_winograd
 from egan_plugins.losses.feature import normalised_mse
+from egan_plugins.methods.enlightengan import gan_step
 
 RECIPE = {
     "name": "bench",
@@ -121,7 +123,7 @@ def _egan_step(parts: Parts, batch: dict[str, torch.Tensor], gen: torch.Generato
 
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     with winograd_enabled(winograd):
-        losses = gan_step(parts, batch, step=1, patch_gen=gen, autocast=autocast, backward=backward)
+        losses = gan_step(parts, batch, StepContext(1, gen, autocast, backward))
     return {k: float(v) for k, v in losses.items()}
 
 

@@ -4,7 +4,7 @@ Not a test. Run ``python benchmarks/bench_train_memory.py`` (defaults: sizes 256
 batches 1 2, fp32 and bf16, on the CPU and on CUDA when available); it prints a markdown
 table. Each configuration runs in a fresh process, so its peak is its own.
 
-What runs is the trainer's own iteration (``egan_core.training.step.gan_step`` on parts
+What runs is the trainer's own iteration (the ``enlightengan`` method's ``gan_step`` on parts
 from ``build_parts``): ``attention_unet`` at full width (base_channels 32), G forward and
 backward with the global and local adversarial terms and the ``relu5_1`` self feature
 preserving loss, G step, global D step, local D step (5 extra 32 px patches), Adam on all
@@ -70,7 +70,8 @@ def measure(size: int, batch: int, precision: str, device_name: str, steps: int)
     from egan_core.plugins import get_registries
     from egan_core.recipe import load_recipe
     from egan_core.training.build import build_parts
-    from egan_core.training.step import gan_step
+    from egan_core.training.method import StepContext
+    from egan_plugins.methods.enlightengan import gan_step
 
     warnings.filterwarnings("ignore", message="vgg.weights: none")
     device = torch.device(device_name)
@@ -107,8 +108,7 @@ def measure(size: int, batch: int, precision: str, device_name: str, steps: int)
     elapsed = 0.0
     for step in range(1, steps + 1):
         start = time.perf_counter()
-        gan_step(parts, batch_t, step=step, patch_gen=torch.Generator().manual_seed(step),
-                 autocast=autocast, backward=backward)
+        gan_step(parts, batch_t, StepContext(step, torch.Generator().manual_seed(step), autocast, backward))
         if cuda:
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start

@@ -24,7 +24,6 @@ with a note when the folder is absent.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import tempfile
 import time
@@ -33,19 +32,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from _shared import dark_image
+from _shared import cpu_name, dark_image_of
 
 NIQE_DIR = "../shared/data/teacher_pairs/low"  # beside the checkout; --niqe-dir elsewhere
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _find_weights(folder: str | None) -> dict[str, Path]:
@@ -146,10 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    width = int(round((args.megapixels * 1e6 * 4 / 3) ** 0.5))
-    height = int(round(args.megapixels * 1e6 / width))
-    mp = width * height / 1e6
-    image = dark_image(height, width)
+    image, mp = dark_image_of(args.megapixels)
     with tempfile.TemporaryDirectory() as tmp:
         models, source = _models(args.weights_dir, Path(tmp))
         fns: dict[tuple[str, str], Any] = {}
@@ -179,8 +165,9 @@ def main() -> None:
                     continue
                 quality[name] = _niqe(fns[(name, "auto")], args.niqe_dir, args.niqe_images,
                                       args.niqe_max_side)
-    print(f"CPU: {_cpu_name()}, torch threads {torch.get_num_threads()}, torch {torch.__version__}")
-    print(f"image {width}x{height} ({mp:.2f} MP), median of {args.repeats}, all timed alternately")
+    print(f"CPU: {cpu_name()}, torch threads {torch.get_num_threads()}, torch {torch.__version__}")
+    print(f"image {image.shape[1]}x{image.shape[0]} ({mp:.2f} MP), median of {args.repeats},"
+          f" all timed alternately")
     base = {p: statistics.median(times[("gan", p)]) for p in ("fp32", "auto")}
     head = "| model | weights | path | ms/MP | MP/s | speed vs gan | NIQE | brightness |"
     print(head)

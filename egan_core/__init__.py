@@ -6,8 +6,11 @@ The public API is what this package exports (``__all__``), and nothing else:
   :func:`enhance_files` (``egan enhance`` as a function; an :class:`EnhanceReport`);
 - plugin authors: :data:`hookimpl`, the :class:`Registries` handed to ``egan_register``,
   :class:`ObjectSpec`, :class:`LossContext`, :class:`AdversarialLoss`,
-  :func:`attention_map`, and the component contracts (:class:`Generator`,
-  :class:`Discriminator` and the optional hooks) from :mod:`egan_core.contracts`;
+  :func:`attention_map`, :func:`enhance_with`; for a training method :class:`Method`,
+  :class:`StepContext`, :class:`Parts`, :func:`generator_step`, :func:`loss_context`,
+  :func:`add_weighted_losses`, :func:`backward_sum` and :func:`check_finite`; and the
+  component contracts (:class:`Generator`, :class:`Discriminator` and the optional hooks)
+  from :mod:`egan_core.contracts`;
 - everyone: the typed errors, all subclasses of :class:`EganError`.
 
 Every other module is internal: its names may change between releases (docs/architecture.md
@@ -51,8 +54,17 @@ if TYPE_CHECKING:
     )
     from egan_core.enhance.api import EnhanceReport, enhance_files, load_enhancer
     from egan_core.enhance.pipeline import Enhancer
-    from egan_core.generator_io import attention_map
+    from egan_core.generator_io import attention_map, enhance_with
     from egan_core.losses import AdversarialLoss, LossContext
+    from egan_core.training.method import Method, StepContext
+    from egan_core.training.step import (
+        Parts,
+        add_weighted_losses,
+        backward_sum,
+        check_finite,
+        generator_step,
+        loss_context,
+    )
     from egan_core.training.trainer import train
 
 __version__ = "0.1.0"
@@ -67,6 +79,11 @@ _LAZY = {
     "LossContext": "egan_core.losses",
     "AdversarialLoss": "egan_core.losses",
     "attention_map": "egan_core.generator_io",
+    "enhance_with": "egan_core.generator_io",
+    "Method": "egan_core.training.method",
+    "StepContext": "egan_core.training.method",
+    **{name: "egan_core.training.step" for name in (
+        "Parts", "add_weighted_losses", "backward_sum", "check_finite", "generator_step", "loss_context")},
     **{name: "egan_core.contracts" for name in (
         "Generator", "Discriminator", "DeclaresValueRange", "DeclaresAttention", "PadsToMultiple",
         "HasInferenceForm", "ReadsForeignWeights", "ShipsWeights", "EnhancesUint8")},
@@ -102,8 +119,10 @@ __all__ = [
     "HasInferenceForm",
     "InputError",
     "LossContext",
+    "Method",
     "ObjectSpec",
     "PadsToMultiple",
+    "Parts",
     "PluginError",
     "PluginManager",
     "ReadsForeignWeights",
@@ -112,16 +131,23 @@ __all__ = [
     "Registries",
     "Registry",
     "ShipsWeights",
+    "StepContext",
     "TrainingError",
     "UnknownNameError",
     "UsageError",
+    "add_weighted_losses",
     "attention_map",
+    "backward_sum",
+    "check_finite",
     "enhance_files",
+    "enhance_with",
+    "generator_step",
     "get_plugin_manager",
     "get_registries",
     "hookimpl",
     "hookspec",
     "load_enhancer",
     "load_recipe",
+    "loss_context",
     "train",
 ]

@@ -37,9 +37,6 @@ from egan_core.plugins import get_registries
 from egan_core.registry import Registries
 from egan_core.signature import component_kwargs
 
-#: Generator assumed for weights that do not say which one they belong to.
-DEFAULT_GENERATOR = "attention_unet"
-
 
 def load_generator(path: str | Path, registries: Registries | None = None) -> nn.Module:
     """Build the generator stored in ``path`` (on the CPU, in eval mode).
@@ -53,7 +50,10 @@ def load_generator(path: str | Path, registries: Registries | None = None) -> nn
     data = load_file(path)
     if path.suffix.lower() == ".safetensors":
         name, kwargs = _safetensors_header(path)
-        model = _from_parts(path, registries, name, kwargs, data, fallback=True)
+        if name is None:  # no egan metadata: recognised by its keys, like any foreign file
+            model = _from_foreign(path, registries, data)
+        else:
+            model = _from_parts(path, registries, name, kwargs, data, fallback=True)
     elif isinstance(data, Mapping) and data.get("format") == FORMAT:
         spec = ModelState.from_payload(data.get("generator"), where=f"egan checkpoint '{path}'")
         model = _from_parts(path, registries, spec.name, dict(spec.kwargs), spec.state_dict)
@@ -64,8 +64,9 @@ def load_generator(path: str | Path, registries: Registries | None = None) -> nn
     return model.eval()
 
 
-def _safetensors_header(path: Path) -> tuple[str, dict[str, Any]]:
-    """Generator name and kwargs from a safetensors file's metadata (defaults if absent)."""
+def _safetensors_header(path: Path) -> tuple[str | None, dict[str, Any]]:
+    """Generator name (None when the file names none) and kwargs from a safetensors file's
+    metadata."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as fh:
@@ -76,7 +77,7 @@ def _safetensors_header(path: Path) -> tuple[str, dict[str, Any]]:
         raise CheckpointError(f"'{path}': metadata 'kwargs' is not valid JSON") from exc
     if not isinstance(kwargs, dict):
         raise CheckpointError(f"'{path}': metadata 'kwargs' must be a JSON object")
-    return meta.get(META_GENERATOR, DEFAULT_GENERATOR), kwargs
+    return meta.get(META_GENERATOR), kwargs
 
 
 def _from_parts(path: Path, registries: Registries, name: str, kwargs: dict[str, Any],

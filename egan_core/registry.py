@@ -11,7 +11,7 @@ from typing import Any
 from egan_core.errors import DuplicateNameError, UnknownNameError
 from egan_core.objects import ObjectSpec
 
-KINDS = ("generators", "discriminators", "losses", "datasets", "enhancers", "objects", "models")
+KINDS = ("generators", "discriminators", "losses", "datasets", "enhancers", "objects", "models", "methods")
 #: Registered names appear in recipe keys and ``--set losses.<name>.weight=...`` paths.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _SINGULAR = {
@@ -22,6 +22,7 @@ _SINGULAR = {
     "enhancers": "enhancer",
     "objects": "object",
     "models": "model",
+    "methods": "method",
 }
 
 
@@ -150,6 +151,9 @@ class Registries:
     #: the weights a distribution ships, one :class:`~egan_core.weights.WeightsRecord` each
     #: (``egan models`` lists them and prints their cards).
     models: Registry
+    #: training procedures (:class:`~egan_core.training.method.Method` subclasses): what one
+    #: step computes from a batch, chosen by the recipe's ``method:`` key
+    methods: Registry
 
     def __init__(self) -> None:
         self.current_provider = "<direct>"

@@ -16,8 +16,8 @@ from pathlib import Path
 from egan_core.registry import Registries
 from egan_core.weights import Figure, Speed, WeightsRecord, card_markdown, table_markdown
 
-__all__ = ["DEFAULT_MODEL", "FAST_MODEL", "SHIPPED", "WEIGHTS_DIR", "ZERO_DCE_PP_MODEL", "models_page",
-           "register"]
+__all__ = ["DEFAULT_MODEL", "FAST_MODEL", "PAIRLIE_MODEL", "SHIPPED", "WEIGHTS_DIR", "ZERO_DCE_PP_MODEL",
+           "models_page", "register"]
 
 #: The folder of the shipped ``.safetensors`` files (package data).
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -210,8 +210,63 @@ ZERO_DCE_PP_MODEL = WeightsRecord(
              "(stopped and resumed once with --resume)"),
 )
 
+_PAIRLIE_SHA256 = "dcf11fc43e88e557d6097b09a1fc7dfc94772f1b0c3dad3e66036823c15fddfe"
+_TEACHER_34 = ("all 34 teacher_pairs/low photos (none trained on), whole images, uint8 through "
+               "load_enhancer(\"pairlie\"), against the released PairLIE.pth through the same path")
+_BENCH_PAIRLIE = ("python benchmarks/bench_pairlie_reproduction.py --run runs/pairlie_cpu --released "
+                  "PairLIE.pth")
+_AVX2_EPYC = "2-core AMD EPYC without AVX-512 (AVX2 only)"
+_PAIRLIE_SPEED = (
+    Speed("0.20", "MP/s", _AVX2_EPYC, "1155x866 image, uint8 in and out, auto path (onnxruntime fp32), 2 "
+          "threads, torch 2.14, quiet machine; timed with the released PairLIE.pth, the same network",
+          "python benchmarks/bench_pairlie.py --weights PairLIE.pth", "2026-12-07",
+          "4916 ms/MP: 1.54x the default model's cost per megapixel (3182 ms/MP) timed alternately; plain "
+          "eager fp32 10827 ms/MP, 1.72x the default model's"),
+)
+_PAIRLIE_COMPUTE = ("55 minutes on a 2-core AMD EPYC without AVX-512 (AVX2 only), shared at times with "
+                    "other jobs, 2026-12-07")
+_PAIRLIE_QUALITY = (
+    Figure("PSNR to the released PairLIE weights' outputs", "22.11", "dB", _TEACHER_34, _BENCH_PAIRLIE,
+           "2026-12-07", "min 18.36 (sculpture), max 24.95 (road); target >= 22: met"),
+    Figure("mean brightness", "0.479", "", _TEACHER_34, _BENCH_PAIRLIE, "2026-12-07",
+           "the released weights 0.473 (+1.3 %, target within 5 %: met)"),
+    Figure("NIQE (lower is better)", "6.047", "", _TEACHER_34, _BENCH_PAIRLIE, "2026-12-07",
+           "the released weights 4.068: +1.98, target within 0.10 missed; the outputs are softer and "
+           "less saturated than the released weights' (MODEL.md)"),
+)
+#: The ``pairlie`` enhancer's model without ``checkpoint``.
+PAIRLIE_MODEL = WeightsRecord(
+    name="pairlie",
+    file=WEIGHTS_DIR / "pairlie.safetensors",
+    generator="pairlie",
+    kwargs={"channels": 64, "gamma": 0.2},
+    method=("PairLIE (Fu et al., CVPR 2023) trained from scratch by egan with the paper's objective "
+            "(consistency 1, Retinex 1, projection 500), Adam at twice the paper's rate and its "
+            "schedule compressed 20x for a 2-core CPU: 20 epochs of 128-pixel crops, batch 1, the "
+            "rate halved every 5; no pretrained network; stored in float32"),
+    licence="academic research only (CC BY-NC 4.0), as its training data",
+    data=(f"pairs of under-exposed shots of one scene (mean brightness <= 0.35) from the 2,002 {_SICE}: "
+          "225 scenes, grouped by content by the scene_pairs dataset"),
+    source=("recipe pairlie_cpu; egan run recipes/pairlie_cpu.yaml --out runs; python "
+            "scripts/make_zoo_model.py --model pairlie runs/pairlie_cpu/checkpoints/latest.pt"),
+    sha256=_PAIRLIE_SHA256,
+    missing="the pairlie weights are missing ({file}); pass --checkpoint (e.g. the released PairLIE.pth)",
+    enhancer="pairlie",
+    title="PairLIE trained by egan on pairs of low-light shots (research use only)",
+    summary=("A `pairlie` generator (PairLIE, Fu et al., CVPR 2023): three 5-layer networks (denoising, "
+             "illumination, reflectance), 341,767 parameters, float32 (1.4 MB), trained by egan from "
+             "scratch on two under-exposed shots of each scene. Enhances as `L ** 0.2 * R`; "
+             "`--enhancer pairlie:gamma=0.14` is brighter. The released weights of the paper "
+             "(`PairLIE.pth` of zhenqifu/PairLIE, no licence stated) load as they come with "
+             "`--checkpoint`."),
+    usage="egan enhance photos/ --out out/ --enhancer pairlie",
+    quality=_PAIRLIE_QUALITY,
+    speed=_PAIRLIE_SPEED,
+    compute=_PAIRLIE_COMPUTE,
+)
+
 #: Every record above.
-SHIPPED = (DEFAULT_MODEL, FAST_MODEL, ZERO_DCE_PP_MODEL)
+SHIPPED = (DEFAULT_MODEL, FAST_MODEL, ZERO_DCE_PP_MODEL, PAIRLIE_MODEL)
 
 
 def register(registries: Registries) -> None:

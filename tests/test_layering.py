@@ -142,6 +142,41 @@ def test_the_engine_imports_no_built_in_plugin() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+#: Engine modules allowed to spell a built-in's name: the test kit builds real tiny recipes
+#: from the built-ins for plugin authors' tests; that is a recipe, not a default.
+NAMES_ALLOWED = {"egan_core.testing"}
+
+
+def _non_doc_strings(tree: ast.Module) -> list[ast.Constant]:
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)}
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Constant)
+            and isinstance(node.value, str) and id(node) not in docs]
+
+
+def test_the_engine_names_no_built_in_method_network_or_loss() -> None:
+    """A default the engine spelled (``attention_unet`` as the recipe's generator, say) would
+    tie every recipe to one method; the defaults belong to the methods, in the plugins."""
+    from egan_core.registry import Registries
+    from egan_plugins import hooks
+
+    registries = Registries()
+    hooks.egan_register(registries)
+    names = {entry.name: kind for kind in ("generators", "discriminators", "losses", "methods")
+             for entry in getattr(registries, kind)}
+    assert {"attention_unet", "global_local", "ralsgan", "relu5_1", "enlightengan"} <= set(names)
+    found = []
+    for module, path in MODULES.items():
+        if not module.startswith("egan_core") or module in NAMES_ALLOWED:
+            continue
+        for node in _non_doc_strings(ast.parse(path.read_text(encoding="utf-8"))):
+            if node.value in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {names[node.value]} {node.value!r}")
+    assert not found, found
+
+
 def test_no_engine_module_imports_the_public_facade() -> None:
     wrong = sorted(m for m, ts in GRAPH.items() if "egan_core" in ts and m.startswith("egan_core.")
                    and m != "egan_core.__main__")

@@ -13,8 +13,8 @@ import yaml
 
 from egan_core.errors import RecipeError
 from egan_core.plugins import get_registries
-from egan_core.recipe.resolve import parse_recipe
-from egan_core.recipe.schema import DEFAULTS, Recipe
+from egan_core.recipe.resolve import method_defaults, parse_recipe
+from egan_core.recipe.schema import Recipe, thaw
 from egan_core.registry import Registries
 
 if TYPE_CHECKING:
@@ -92,12 +92,14 @@ def load_recipe(
     if not isinstance(raw, dict):
         raise RecipeError(f"a recipe must be a mapping of keys, got {type(raw).__name__}")
     parsed = parse_overrides(overrides)
-    if "losses" not in raw and any(k.startswith("losses.") for k, _ in parsed):
-        # `--set losses.tv.weight=0.1` adds to the default losses rather than replacing them
-        raw["losses"] = copy.deepcopy(DEFAULTS["losses"])
+    registries = registries or get_registries()
     for key, value in parsed:
+        if key.startswith("losses.") and "losses" not in raw:
+            # `--set losses.tv.weight=0.1` adds to the method's default losses rather than
+            # replacing them (the method as the overrides before this one leave it)
+            raw["losses"] = copy.deepcopy(thaw(method_defaults(raw, registries).get("losses", {})))
         set_path(raw, key, value)
-    return parse_recipe(raw, registries or get_registries(), source=source, default_name=stem)
+    return parse_recipe(raw, registries, source=source, default_name=stem)
 
 
 def parse_overrides(overrides: list[str] | Mapping[str, Any] | None) -> list[tuple[str, Any]]:

@@ -7,6 +7,7 @@ loss or object. Components raise plain errors; the messages here carry the recip
 
 from __future__ import annotations
 
+import copy
 import difflib
 import inspect
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from egan_core.recipe.schema import (
     ValidationSpec,
     freeze,
     section_keys,
+    thaw,
 )
 from egan_core.registry import Registries
 from egan_core.signature import component_kwargs, float_from_yaml
@@ -48,6 +50,9 @@ def parse_recipe(
 ) -> Recipe:
     """Validate a raw recipe mapping and resolve every component in ``registries``."""
     _check_keys(raw, DEFAULTS, "")
+    method = _method(raw, registries)
+    method_cls = registries.methods.get(method.name)
+    raw = with_defaults(raw, method_cls.defaults)
     name = raw.get("name") or default_name
     _check_name(name)
     seed = _value(raw.get("seed", TOP_KEYS["seed"].default), TOP_KEYS["seed"], "seed")
@@ -64,13 +69,16 @@ def parse_recipe(
     model = _section(raw, "model")
     _check_keys(model, DEFAULTS["model"], "model.")
     gen_raw = _section(model, "generator", "model.")
+    _need_name(gen_raw, "model.generator", "generator", method.name)
     gen = _take(gen_raw, GENERATOR_KEYS, "model.generator.")
     generator = _component(registries, "generators", gen["name"], gen_raw, "model.generator",
                            extra_valid=tuple(GENERATOR_KEYS))
 
     discriminator = None
+    _check_discriminator_use(method_cls, method.name, model.get("discriminator") is not None)
     if "discriminator" not in model or model["discriminator"] is not None:
         d_raw = _section(model, "discriminator", "model.")
+        _need_name(d_raw, "model.discriminator", "discriminator", method.name)
         d_name = _take(d_raw, DISCRIMINATOR_KEYS, "model.discriminator.")["name"]
         discriminator = _component(registries, "discriminators", d_name, d_raw,
                                    "model.discriminator", extra_valid=tuple(DISCRIMINATOR_KEYS))
@@ -80,6 +88,11 @@ def parse_recipe(
     _check_keys(adv, ADVERSARIAL_KEYS, "adversarial.")
     adversarial = _take(adv, ADVERSARIAL_KEYS, "adversarial.")
     for key, loss_name in adversarial.items():
+        if loss_name is None:
+            if discriminator is not None and method_cls.discriminator != "none":
+                raise RecipeError(f"adversarial.{key}: method '{method.name}' names no default;"
+                                  " set it to a registered adversarial loss")
+            continue
         if _is_adversarial(registries.losses.get(loss_name)) is False:
             adv_names = [e.name for e in registries.losses if _is_adversarial(e.factory) is not False]
             raise RecipeError(
@@ -105,7 +118,7 @@ def parse_recipe(
                               extra_valid=tuple(section_keys(ValidationSpec)))
         validation = ValidationSpec(val_comp, **val)
 
-    return Recipe(
+    recipe = Recipe(
         name=name,
         seed=seed,
         data=DataSpec(dataset, **data),
@@ -118,7 +131,118 @@ def parse_recipe(
         train=train,
         source=source,
         validation=validation,
+        method=method,
     )
+    method_cls.check(recipe, method.name)
+    _try_method(method_cls, method, registries.methods.entry(method.name).provider)
+    return recipe
+
+
+def _check_discriminator_use(factory: Any, name: str, has_discriminator: bool) -> None:
+    """The method's ``discriminator`` (required / none / optional) against the recipe's."""
+    use = getattr(factory, "discriminator", "optional")
+    if use == "required" and not has_discriminator:
+        raise RecipeError(f"method '{name}' trains a discriminator: set model.discriminator"
+                          " to a registered discriminator, or choose another method")
+    if use == "none" and has_discriminator:
+        raise RecipeError(f"method '{name}' trains no discriminator: set model.discriminator:"
+                          " null, or choose another method")
+
+
+def _try_method(factory: Any, method: Component, provider: str) -> None:
+    """Build the method once, so a value it rejects fails with the recipe (methods hold no
+    tensors: this is cheap); its message is keyed ``method.<kwarg>`` when it names one, and
+    names the plugin that registered the method when it is not egan's own."""
+    try:
+        factory(**thaw(method.kwargs))
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        keyed = message.split(" ", 1)[0] in method.kwargs
+        plugin = "" if provider in ("egan", "<direct>", "<unknown>") else f" (raised in plugin '{provider}')"
+        where = f"method.{message}" if keyed else f"method '{method.name}': {message}"
+        raise RecipeError(where + plugin) from exc
+
+
+def _method(raw: Mapping[str, Any], registries: Registries) -> Component:
+    """The recipe's ``method:`` (a name or ``{name: ..., kwargs}``), or the inferred one."""
+    spec = raw.get("method")
+    if spec is None:
+        return Component(infer_method(raw, registries), MappingProxyType({}))
+    if isinstance(spec, str):
+        name, kwargs = spec, {}
+    elif isinstance(spec, Mapping):
+        kwargs = dict(spec)
+        name = kwargs.pop("name", None)
+        if not isinstance(name, str):
+            raise RecipeError(f"method.name must name a registered method, got {name!r};"
+                              f" registered: {', '.join(registries.methods.names()) or '(none)'}")
+    else:
+        raise RecipeError(f"method must be a method name or a mapping with name: and its keys,"
+                          f" got {spec!r}")
+    return _component(registries, "methods", name, kwargs, "method", extra_valid=("name",))
+
+
+def infer_method(raw: Mapping[str, Any], registries: Registries) -> str:
+    """The first registered method (in name order) whose ``infer`` claims ``raw``."""
+    for entry in registries.methods:
+        infer = getattr(entry.factory, "infer", None)
+        if callable(infer) and infer(raw):
+            return entry.name
+    names = ", ".join(registries.methods.names()) or "(none registered; see 'egan plugins')"
+    raise RecipeError(f"method: no registered method trains this recipe by default; name one"
+                      f" under method: (registered: {names})")
+
+
+def method_defaults(raw: Mapping[str, Any], registries: Registries) -> Mapping[str, Any]:
+    """The defaults of the method ``raw`` trains with (its ``losses`` are what ``--set
+    losses.NAME...`` adds to when the recipe has no ``losses:`` section)."""
+    return registries.methods.get(_method(raw, registries).name).defaults
+
+
+def with_defaults(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` with the sections it leaves out taken from a method's ``defaults``.
+
+    A section the recipe writes is kept as written, down to the generator's and the
+    discriminator's name and each adversarial key (``model.discriminator: null`` stays
+    null); the method's default losses apply only to a recipe without ``losses:``.
+    """
+    out = dict(raw)
+    d_model = defaults.get("model") or {}
+    model = out.get("model")
+    if model is None or isinstance(model, Mapping):
+        model = dict(model or {})
+        if "generator" in d_model:
+            gen = model.get("generator")
+            if gen is None:
+                model["generator"] = copy.deepcopy(dict(d_model["generator"]))
+            elif isinstance(gen, Mapping) and "name" not in gen:
+                model["generator"] = {"name": d_model["generator"]["name"], **gen}
+        if "discriminator" in d_model:
+            default_disc = d_model["discriminator"]
+            if "discriminator" not in model:
+                model["discriminator"] = copy.deepcopy(None if default_disc is None else dict(default_disc))
+            elif isinstance(model["discriminator"], Mapping) and "name" not in model["discriminator"] \
+                    and default_disc is not None:
+                model["discriminator"] = {"name": default_disc["name"], **model["discriminator"]}
+        out["model"] = model
+    if "adversarial" in defaults:
+        adv = out.get("adversarial")
+        if adv is None or isinstance(adv, Mapping):
+            out["adversarial"] = {**defaults["adversarial"], **(adv or {})}
+    if "losses" not in out and "losses" in defaults:
+        out["losses"] = copy.deepcopy(thaw(defaults["losses"]))
+    if "vgg" in defaults:
+        vgg = out.get("vgg")
+        if vgg is None or isinstance(vgg, Mapping):
+            out["vgg"] = {**defaults["vgg"], **(vgg or {})}
+    return out
+
+
+def _need_name(section: Mapping[str, Any], where: str, kind: str, method: str) -> None:
+    """A component section without ``name`` (and none from the method) fails naming both."""
+    if section.get("name") is None:
+        raise RecipeError(f"{where}.name: method '{method}' has no default {kind}; set {where}.name"
+                          f" to a registered {kind} (see 'egan plugins')")
 
 
 def _losses(losses_raw: Any, registries: Registries) -> tuple[LossSpec, ...]:

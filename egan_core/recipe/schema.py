@@ -174,22 +174,31 @@ class TrainSpec:
 TOP_KEYS: dict[str, Key] = {
     "name": Key(None, "run name; output goes to OUT/<name>/ (default: the recipe file's stem)"),
     "seed": Key(0, "seed of every random choice (data order, crops, darkening, patches, init)", int, low=0),
+    "method": Key(None, "training method: a registered name or {name: NAME, its keys...}; default: the"
+                        " first registered method that claims the recipe (enlightengan unless"
+                        " model.discriminator is null); its defaults fill the model, adversarial and"
+                        " losses sections left out", nullable=True),
 }
 GENERATOR_KEYS: dict[str, Key] = {
-    "name": Key("attention_unet", "registered generator; its kwargs sit beside this key"),
+    "name": Key(None, "registered generator; its kwargs sit beside this key (default: the method's)"),
     "init": Key(None, "start from weights: an original *_net_G_A.pth, an egan checkpoint or 'default'",
                 nullable=True),
 }
 DISCRIMINATOR_KEYS: dict[str, Key] = {
-    "name": Key("global_local", "registered discriminator (model.discriminator: null = supervised training)"),
+    "name": Key(None, "registered discriminator (default: the method's; model.discriminator: null ="
+                      " the generator alone)"),
 }
 ADVERSARIAL_KEYS: dict[str, Key] = {
-    "global": Key("ralsgan", "adversarial loss of the whole-image discriminator"),
-    "local": Key("lsgan", "adversarial loss of the patch discriminator"),
+    "global": Key(None, "adversarial loss of the whole-image discriminator (default: the method's)",
+                  nullable=True),
+    "local": Key(None, "adversarial loss of the patch discriminator (default: the method's)",
+                 nullable=True),
 }
 #: ``losses.<name>.weight``; the losses of a recipe without a ``losses:`` section.
-LOSS_WEIGHT = Key(1.0, "weight of a generator-side loss; its kwargs sit beside it", float, check=_finite)
-DEFAULT_LOSSES: dict[str, Any] = {"relu5_1": {"weight": 1.0}}
+LOSS_WEIGHT = Key(1.0, "weight of a generator-side loss; its kwargs sit beside it (default losses:"
+                       " the method's)", float, check=_finite)
+#: The engine's own default losses: none (a recipe without ``losses:`` gets its method's).
+DEFAULT_LOSSES: dict[str, Any] = {}
 VGG_KEYS: dict[str, Key] = {"weights": Key("imagenet", "VGG16 for feature losses: imagenet | none | <path>")}
 VALIDATION = Key(None, "null, {dataset: paired, every: STEPS, ...}: val_psnr against paired targets, or"
                        " {dataset: noref, root: DIR, every: STEPS}: val_niqe, val_brightness and a sample"
@@ -262,15 +271,19 @@ class Recipe:
     train: TrainSpec
     source: str | None = None
     validation: ValidationSpec | None = None
+    #: the training method (name and keyword arguments); parse_recipe always sets it
+    method: Component | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict in recipe layout, loadable again by :func:`parse_recipe`."""
         disc = None
         if self.discriminator is not None:
             disc = {"name": self.discriminator.name, **thaw(self.discriminator.kwargs)}
+        method = None if self.method is None else {"name": self.method.name, **thaw(self.method.kwargs)}
         return {
             "name": self.name,
             "seed": self.seed,
+            "method": method,
             "data": {
                 "dataset": self.data.dataset.name,
                 "batch_size": self.data.batch_size,

@@ -21,7 +21,7 @@ class OptimizerStepper:
         self.grad_clip, self.scaler = grad_clip, scaler
 
     def backward(self, step: int) -> Callable[[torch.Tensor, str], None]:
-        """The ``backward(loss, optimizer_name)`` that :func:`gan_step` calls at ``step``."""
+        """The ``backward(loss, optimizer_name)`` that a method's step calls at ``step``."""
         window_closes = step % self.accumulate == 0
 
         def backward(loss: torch.Tensor, name: str) -> None:

@@ -1,18 +1,22 @@
-"""One EnlightenGAN iteration: G forward, G step, global D step, local D step."""
+"""What every training step shares: the parts of a run, the losses' view of a forward pass,
+the finite-loss check. The steps themselves belong to the registered methods."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from egan_core.errors import TrainingError
-from egan_core.generator_io import attention_map, enhance_with, unwrap
+from egan_core.generator_io import attention_map, enhance_with
 from egan_core.losses import AdversarialLoss, LossContext
+
+if TYPE_CHECKING:
+    from egan_core.training.method import StepContext
 
 
 @dataclass
@@ -28,25 +32,8 @@ class Parts:
     adv_local: AdversarialLoss | None
     losses: list[tuple[str, nn.Module, float]]
     optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
-
-
-def _frozen(module: nn.Module | None) -> contextlib.AbstractContextManager[None]:
-    """Stop gradients into ``module``'s weights while G's objective is computed."""
-    if module is None:
-        return contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def cm() -> Iterator[None]:
-        flags = [p.requires_grad for p in module.parameters()]
-        for p in module.parameters():
-            p.requires_grad_(False)
-        try:
-            yield
-        finally:
-            for p, flag in zip(module.parameters(), flags, strict=True):
-                p.requires_grad_(flag)
-
-    return cm()
+    #: a method's own state beside the parts above (anything its step needs)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class NonFiniteLoss(TrainingError):
@@ -54,7 +41,8 @@ class NonFiniteLoss(TrainingError):
     :class:`TrainingError`, since resuming with a lower learning rate would not help it)."""
 
 
-def _check(name: str, value: torch.Tensor, step: int) -> None:
+def check_finite(name: str, value: torch.Tensor, step: int) -> None:
+    """Raise :class:`NonFiniteLoss` when the loss term ``name`` is NaN or infinite."""
     if not torch.isfinite(value).all():
         # the trainer adds which checkpoint is left to resume from
         raise NonFiniteLoss(f"loss '{name}' became {value.item()} at step {step}")
@@ -101,79 +89,36 @@ def losses_objective(losses: list[tuple[str, nn.Module, float]]
     return objective
 
 
-def gan_step(
-    parts: Parts,
-    batch: dict[str, torch.Tensor],
-    *,
-    step: int,
-    patch_gen: torch.Generator,
-    autocast: Callable[[], contextlib.AbstractContextManager[None]],
-    backward: Callable[[torch.Tensor, str], None],
-) -> dict[str, torch.Tensor]:
-    """Run one iteration's forward passes and backward calls; returns detached loss terms.
+def add_weighted_losses(terms: dict[str, torch.Tensor], losses: list[tuple[str, nn.Module, float]],
+                        ctx: LossContext) -> None:
+    """``terms[name] = loss(ctx) * weight`` for each of a run's generator-side losses."""
+    for name, loss, weight in losses:
+        terms[name] = loss(ctx) * weight
 
-    Args:
-        parts: the models, losses and optimizers.
-        batch: ``low``, ``input``, ``normal`` on the training device, ``(N, 3, H, W)``.
-        step: 1-based iteration number (for error messages).
-        patch_gen: generator for the patch offsets of this iteration.
-        autocast: a context factory for mixed precision (``nullcontext`` for fp32).
-        backward: ``backward(loss, optimizer_name)`` does the (scaled) backward and, when
-            the accumulation window closes, the optimizer step of that name.
-    """
-    low, inp, normal = batch["low"], batch["input"], batch["normal"]
-    d = parts.discriminator
-    terms: dict[str, torch.Tensor] = {}
-    with autocast():
-        enhanced, aux = enhance_with(parts.generator_fwd, inp, signed=True)
-        ctx = loss_context(low, inp, normal, enhanced, aux)
-        if d is not None and parts.local_fwd is not None:
-            coords = d.sample_patches(enhanced.shape[-2], enhanced.shape[-1], patch_gen)
-            ctx.enhanced_patches = d.crop(enhanced, coords)
-            ctx.normal_patches = d.crop(normal, coords)
-            ctx.low_patches = d.crop(low, coords)
-            ctx.num_patches = int(coords.shape[0])
-        g_total = enhanced.new_zeros(())
-        real_global = None
-        if d is not None:
-            assert parts.adv_global is not None and parts.global_fwd is not None
-            if parts.adv_global.uses_real_in_g:
-                # D(real) is the same before and after G's step: one forward serves both
-                # objectives (detached for G, with its graph for D's step).
-                real_global = parts.global_fwd(normal)
-            with _frozen(d):
-                core_global = unwrap(parts.global_fwd)
-                real_for_g = None if real_global is None else real_global.detach()
-                terms["g_global"] = parts.adv_global.g_loss(real_for_g, core_global(enhanced))
-                if parts.local_fwd is not None and parts.adv_local is not None:
-                    core_local = unwrap(parts.local_fwd)
-                    real_local = (core_local(ctx.normal_patches)
-                                  if parts.adv_local.uses_real_in_g else None)
-                    terms["g_local"] = parts.adv_local.g_loss(
-                        real_local, core_local(ctx.enhanced_patches))
-        for name, loss, weight in parts.losses:
-            terms[name] = loss(ctx) * weight
-        for value in terms.values():
-            g_total = g_total + value.float()
+
+def backward_sum(terms: dict[str, torch.Tensor], ctx: StepContext, like: torch.Tensor,
+                 optimizer: str = "generator") -> torch.Tensor:
+    """Sum ``terms`` in float32 (in their order), check each is finite (a NaN stops the run
+    naming the term and the step), and hand the total to ``ctx.backward(optimizer)``;
+    returns the total. ``like`` is any tensor on the step's device."""
+    total = like.new_zeros(())
+    for value in terms.values():
+        total = total + value.float()
     for name, value in terms.items():
-        _check(name, value, step)
-    backward(g_total, "generator")
-    terms["g_total"] = g_total
+        check_finite(name, value, ctx.step)
+    ctx.backward(total, optimizer)
+    return total
 
-    if d is not None:
-        assert parts.global_fwd is not None and parts.adv_global is not None
-        fake = enhanced.detach()
-        with autocast():
-            real = real_global if real_global is not None else parts.global_fwd(normal)
-            d_global = parts.adv_global.d_loss(real, parts.global_fwd(fake))
-        _check("d_global", d_global, step)
-        backward(d_global, "global_d")
-        terms["d_global"] = d_global
-        if parts.local_fwd is not None and parts.adv_local is not None:
-            with autocast():
-                d_local = parts.adv_local.d_loss(parts.local_fwd(ctx.normal_patches),
-                                                 parts.local_fwd(ctx.enhanced_patches.detach()))
-            _check("d_local", d_local, step)
-            backward(d_local, "local_d")
-            terms["d_local"] = d_local
+
+def generator_step(parts: Parts, batch: dict[str, torch.Tensor], ctx: StepContext
+                   ) -> dict[str, torch.Tensor]:
+    """The generator alone on the recipe's losses: G forward, the weighted losses (each
+    checked finite), G's backward; returns the detached terms and ``g_total``. The step of
+    the generator-only built-ins, and a building block for a method of your own."""
+    terms: dict[str, torch.Tensor] = {}
+    with ctx.autocast():
+        enhanced, aux = enhance_with(parts.generator_fwd, batch["input"], signed=True)
+        lctx = loss_context(batch["low"], batch["input"], batch["normal"], enhanced, aux)
+        add_weighted_losses(terms, parts.losses, lctx)
+    terms["g_total"] = backward_sum(terms, ctx, enhanced)
     return {k: v.detach().float() for k, v in terms.items()}

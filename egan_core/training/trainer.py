@@ -40,7 +40,7 @@ from egan_core.fileio import os_error_of
 from egan_core.plugins import get_registries
 from egan_core.recipe import Recipe, load_recipe
 from egan_core.registry import Registries
-from egan_core.training.build import build_dataset, build_parts, load_init_weights
+from egan_core.training.build import build_dataset, instantiate, load_init_weights
 from egan_core.training.callbacks import (
     Callback,
     CallbackList,
@@ -58,14 +58,15 @@ from egan_core.training.loading import (
     epoch_batches,
     resolve_workers,
 )
+from egan_core.training.method import Method, StepContext
 from egan_core.training.optim import OptimizerStepper
 from egan_core.training.outputs import MetricsLog, TensorBoard
 from egan_core.training.precision import PrecisionChoice, bf16_warning, resolve_for_run
 from egan_core.training.progress import ProgressReporter
 from egan_core.training.sampler import EpochBatchSampler
-from egan_core.training.schedule import learning_rate, total_epochs
+from egan_core.training.schedule import total_epochs
 from egan_core.training.state import TrainingState, resume_state, save_state
-from egan_core.training.step import NonFiniteLoss, Parts, gan_step
+from egan_core.training.step import NonFiniteLoss, Parts
 from egan_core.training.stopping import HardStop, StopRequest, exit_status
 from egan_core.winograd import enabled as winograd_enabled
 from egan_core.winograd import use_winograd
@@ -128,6 +129,17 @@ def train(
                             ) from exc
 
 
+def build_method(recipe: Recipe, registries: Registries) -> Method:
+    """The recipe's training method, built from its ``method:`` keys."""
+    assert recipe.method is not None, "parse_recipe sets the method"
+    entry = registries.methods.entry(recipe.method.name)
+    method = instantiate(entry, recipe.method.kwargs, "method")
+    if not isinstance(method, Method):
+        raise RecipeError(f"method '{recipe.method.name}' (from '{entry.provider}') is not a"
+                          " egan_core.training.method.Method; register a Method subclass")
+    return method
+
+
 class _Run:
     """One training run: its parts built, then :meth:`run` (resume, loop, save)."""
 
@@ -148,7 +160,8 @@ class _Run:
         self.last_save = time.monotonic()
         self.say: Callable[[str], None] = print
         self.val_dataset = build_dataset(recipe, registries, "validation")
-        self.parts: Parts = build_parts(recipe, registries, device)
+        self.method: Method = build_method(recipe, registries)
+        self.parts: Parts = self.method.build(recipe, registries, device)
         self.quiet = quiet
         self.stop = StopRequest()
         self.choice = self._resolve_precision()
@@ -207,12 +220,7 @@ class _Run:
         return f"the checkpoint '{self.latest}' of step {self.saved_step} is kept"
 
     def _wrap_ddp(self) -> None:
-        p = self.parts
-        p.generator_fwd = wrap_ddp(p.generator, self.device)
-        if p.discriminator is not None:
-            p.global_fwd = wrap_ddp(p.discriminator.global_d, self.device)
-            if p.discriminator.local_d is not None:
-                p.local_fwd = wrap_ddp(p.discriminator.local_d, self.device)
+        self.method.wrap_ddp(self.parts, lambda module: wrap_ddp(module, self.device))
 
     def _callbacks(self, total_steps: int) -> tuple[ProgressReporter, CallbackList]:
         """The progress display (which also prints the run's messages) and every watcher."""
@@ -302,7 +310,7 @@ class _Run:
         self.last_save = time.monotonic()
         data = SkipUnreadable(self.dataset)
         while epoch <= epochs and step < limit:
-            lr = learning_rate(t.lr, epoch, t.epochs, t.decay_epochs)
+            lr = self.method.learning_rate(t, epoch)
             self.stepper.set_lr(lr)
             data.set_epoch(epoch)
             sampler.set_epoch(epoch, batch_done)
@@ -316,11 +324,11 @@ class _Run:
                 step += 1
                 batch_done += 1
                 batch = {k: self._to_device(v) for k, v in batch.items() if torch.is_tensor(v)}
-                patch_gen = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step)
+                ctx = StepContext(step, torch.Generator().manual_seed(recipe.seed * 1_000_003 + step),
+                                  self.autocast, self.stepper.backward(step))
                 try:
                     with winograd_enabled(self.choice.winograd):
-                        losses = gan_step(self.parts, batch, step=step, patch_gen=patch_gen,
-                                          autocast=self.autocast, backward=self.stepper.backward(step))
+                        losses = self.method.step(self.parts, batch, ctx)
                 except NonFiniteLoss as exc:
                     raise TrainingError(f"{exc}; training stopped, {self._kept()}: continue from it"
                                         " with --resume (try a lower train.lr or train.precision:"

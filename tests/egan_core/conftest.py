@@ -22,6 +22,7 @@ from egan_core.testing import (
     install_plugin_packages,
     make_plugin_package,
 )
+from egan_plugins import methods as builtin_methods
 from egan_plugins import objects as exdark_objects
 
 
@@ -71,6 +72,7 @@ class StubPlugin:
     @hookimpl
     def egan_register(self, registries: Registries) -> None:
         exdark_objects.register(registries)  # the real ExDark list, without the networks
+        builtin_methods.register(registries)  # the training procedures, which name no stub
         registries.generators.register("stub_gen", StubGenerator)
         registries.discriminators.register("stub_disc", StubDiscriminator)
         registries.datasets.register("stub_data", StubDataset)

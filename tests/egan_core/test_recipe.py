@@ -94,7 +94,8 @@ def test_loss_shorthand_null_sections_and_no_discriminator(
 @pytest.mark.parametrize(
     ("key", "listed"),
     [
-        ("epochs", "valid keys here: name, seed, data, model, adversarial, losses, vgg, validation, train"),
+        ("epochs", "valid keys here: name, seed, method, data, model, adversarial, losses, vgg,"
+                   " validation, train"),
         ("train.epoch", "did you mean 'train.epochs'? valid keys here: train.epochs,"),
         ("model.gen", "valid keys here: model.generator, model.discriminator"),
         ("adversarial.globl", "did you mean 'adversarial.global'?"),

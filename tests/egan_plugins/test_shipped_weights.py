@@ -16,7 +16,14 @@ from egan_core.model_loading import load_generator
 from egan_core.plugins import get_registries
 from egan_core.weights import WeightsRecord, file_sha256
 from egan_plugins.enhancers import fast, gan, zoo
-from egan_plugins.shipped import DEFAULT_MODEL, FAST_MODEL, SHIPPED, WEIGHTS_DIR, ZERO_DCE_PP_MODEL
+from egan_plugins.shipped import (
+    DEFAULT_MODEL,
+    FAST_MODEL,
+    PAIRLIE_MODEL,
+    SHIPPED,
+    WEIGHTS_DIR,
+    ZERO_DCE_PP_MODEL,
+)
 
 RECORDS = pytest.mark.parametrize("record", SHIPPED, ids=[r.name for r in SHIPPED])
 
@@ -59,12 +66,12 @@ def test_every_record_is_registered_as_a_model_of_egan_and_names_its_enhancer() 
     registries = get_registries()
     assert [registries.models.get(r.name) for r in SHIPPED] == list(SHIPPED)
     assert {registries.models.entry(r.name).provider for r in SHIPPED} == {"egan"}
-    assert [r.enhancer for r in SHIPPED] == ["gan", "fast", "zero_dce_pp"]
+    assert [r.enhancer for r in SHIPPED] == ["gan", "fast", "zero_dce_pp", "pairlie"]
     assert all(r.enhancer in registries.enhancers for r in SHIPPED)
 
 
 def test_research_only_data_makes_research_only_weights() -> None:
-    for record in (FAST_MODEL, ZERO_DCE_PP_MODEL):
+    for record in (FAST_MODEL, ZERO_DCE_PP_MODEL, PAIRLIE_MODEL):
         assert "CC BY-NC 4.0" in record.data and "research" in record.licence
 
 
@@ -81,11 +88,14 @@ def test_missing_shipped_files_are_one_line_errors(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(gan, "DEFAULT_WEIGHTS", absent)
     monkeypatch.setattr(fast, "FAST_MODEL", dataclasses.replace(FAST_MODEL, file=absent))
     monkeypatch.setattr(zoo, "ZERO_DCE_PP_MODEL", dataclasses.replace(ZERO_DCE_PP_MODEL, file=absent))
+    monkeypatch.setattr(zoo, "PAIRLIE_MODEL", dataclasses.replace(PAIRLIE_MODEL, file=absent))
     for make, message in (
         (gan.gan_enhancer, "no default model is shipped yet; pass --checkpoint FILE (an egan checkpoint"
                            " or an original EnlightenGAN *_net_G_A.pth) or --recipe RECIPE"),
         (fast.fast_enhancer, f"the fast model's weights are missing ({absent}); pass --checkpoint"),
         (zoo.zero_dce_pp_enhancer, f"the zero_dce_pp weights are missing ({absent}); pass --checkpoint"),
+        (zoo.pairlie_enhancer, f"the pairlie weights are missing ({absent}); pass --checkpoint (e.g. the"
+                               " released PairLIE.pth)"),
     ):
         with pytest.raises(EganError) as caught:
             make()

@@ -32,8 +32,8 @@ def _all(dataset: torch.utils.data.Dataset, **loader: object) -> list[dict]:
 def test_registered_with_recipe_friendly_signatures() -> None:
     registries = Registries()
     register(registries)
-    assert registries.datasets.names() == ["lowlight", "noref", "object_paired", "paired", "synthetic",
-                                           "unpaired"]
+    assert registries.datasets.names() == ["lowlight", "noref", "object_paired", "paired", "scene_pairs",
+                                           "synthetic", "unpaired"]
     defaults = component_kwargs(UnpairedDataset, {}, "data", "dataset", INJECTED)
     assert defaults == {"root": "data", "size": 320, "zoom": False, "darken": True, "flip": True}
     assert component_kwargs(ObjectPairedDataset, {}, "data", "d", INJECTED)["object"] == "car"
