@@ -5,6 +5,7 @@ Imported by the scripts in this folder (``python benchmarks/bench_*.py`` puts it
 
 from __future__ import annotations
 
+import argparse
 import platform
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,13 @@ def cpu_name() -> str:
         pass
     return platform.processor() or platform.machine()
 
+
+
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--megapixels``, ``--repeats`` and ``--threads``: what every per-megapixel timing takes."""
+    parser.add_argument("--megapixels", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
 
 
 def dark_image_of(megapixels: float) -> tuple[np.ndarray, float]:

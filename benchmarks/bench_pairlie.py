@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _shared import cpu_name, dark_image_of
+from _shared import add_timing_arguments, cpu_name, dark_image_of
 
 
 def _random_pairlie(folder: Path) -> Path:
@@ -46,9 +46,7 @@ def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="the official PairLIE.pth (else random weights)")
-    parser.add_argument("--megapixels", type=float, default=1.0)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    add_timing_arguments(parser)
     args = parser.parse_args()
     import egan_core
 

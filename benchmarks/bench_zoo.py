@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from _shared import cpu_name, dark_image_of
+from _shared import add_timing_arguments, cpu_name, dark_image_of
 
 NIQE_DIR = "../shared/data/teacher_pairs/low"  # beside the checkout; --niqe-dir elsewhere
 
@@ -126,9 +126,7 @@ def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights-dir", default=None, help="folder holding the official zoo weights")
-    parser.add_argument("--megapixels", type=float, default=1.0)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    add_timing_arguments(parser)
     parser.add_argument("--niqe-dir", default=NIQE_DIR)
     parser.add_argument("--niqe-images", type=int, default=8)
     parser.add_argument("--niqe-max-side", type=int, default=256)
