@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import platform
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,6 +44,27 @@ def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--megapixels", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+
+
+def chosen_path(fn: Callable[..., object]) -> str | None:
+    """``backend:precision`` an enhancer's first stage settled on (None when it has none)."""
+    stages = getattr(fn, "stages", [])
+    if stages and hasattr(stages[0], "backend"):
+        return f"{stages[0].backend}:{stages[0].precision}"
+    return None
+
+
+def time_alternately(fns: dict[Any, Callable[[np.ndarray], object]], image: np.ndarray,
+                     repeats: int) -> dict[Any, list[float]]:
+    """Seconds per call of each ``fns`` entry on ``image``, ``repeats`` rounds of one call
+    each in turn, so a busy machine slows them all alike."""
+    times: dict[Any, list[float]] = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn(image)
+            times[key].append(time.perf_counter() - start)
+    return times
 
 
 def dark_image_of(megapixels: float) -> tuple[np.ndarray, float]:

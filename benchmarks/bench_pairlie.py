@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from _shared import add_timing_arguments, cpu_name, dark_image_of
+from _shared import add_timing_arguments, chosen_path, cpu_name, dark_image_of, time_alternately
 
 
 def _random_pairlie(folder: Path) -> Path:
@@ -64,15 +63,9 @@ def main() -> None:
                 fn = egan_core.load_enhancer("gan", device="cpu", **spec, **extra)
                 fn(image)  # warm-up (and auto's measurement)
                 fns[(name, path)] = fn
-                stage = fn.stages[0]
-                if path == "auto" and hasattr(stage, "backend"):
-                    chosen[name] = f"{stage.backend}:{stage.precision}"
-        times: dict[tuple[str, str], list[float]] = {key: [] for key in fns}
-        for _ in range(args.repeats):
-            for key, fn in fns.items():
-                start = time.perf_counter()
-                fn(image)
-                times[key].append(time.perf_counter() - start)
+                if path == "auto" and chosen_path(fn):
+                    chosen[name] = chosen_path(fn)
+        times = time_alternately(fns, image, args.repeats)
     print(f"CPU: {cpu_name()}, torch threads {torch.get_num_threads()}, torch {torch.__version__}")
     print(f"image {image.shape[1]}x{image.shape[0]} ({mp:.2f} MP), median of {args.repeats},"
           f" timed alternately; "

@@ -26,13 +26,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from _shared import add_timing_arguments, cpu_name, dark_image_of
+from _shared import add_timing_arguments, chosen_path, cpu_name, dark_image_of, time_alternately
 
 NIQE_DIR = "../shared/data/teacher_pairs/low"  # beside the checkout; --niqe-dir elsewhere
 
@@ -145,15 +144,9 @@ def main() -> None:
                     continue
                 fn(image)  # warm-up (and auto's measurement)
                 fns[(name, path)] = fn
-                stages = getattr(fn, "stages", [])
-                if path == "auto" and stages and hasattr(stages[0], "backend"):
-                    chosen[name] = f"{stages[0].backend}:{stages[0].precision}"
-        times: dict[tuple[str, str], list[float]] = {key: [] for key in fns}
-        for _ in range(args.repeats):
-            for key, fn in fns.items():
-                start = time.perf_counter()
-                fn(image)
-                times[key].append(time.perf_counter() - start)
+                if path == "auto" and chosen_path(fn):
+                    chosen[name] = chosen_path(fn)
+        times = time_alternately(fns, image, args.repeats)
         quality: dict[str, tuple[float, float] | None] = {}
         have_niqe = Path(args.niqe_dir).is_dir()
         if have_niqe:
