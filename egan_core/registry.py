@@ -26,6 +26,10 @@ _SINGULAR = {
 }
 
 
+#: Providers whose errors are egan's own: the built-ins and direct registrations.
+OWN_PROVIDERS = frozenset({"egan", "<direct>", "<unknown>"})
+
+
 @dataclass(frozen=True)
 class Entry:
     """One registered component and who provided it."""
@@ -33,6 +37,10 @@ class Entry:
     name: str
     factory: Any
     provider: str
+
+    def plugin_note(self) -> str:
+        """`` (raised in plugin 'dist')`` when a third-party plugin registered this, else ''."""
+        return "" if self.provider in OWN_PROVIDERS else f" (raised in plugin '{self.provider}')"
 
 
 class Registry:

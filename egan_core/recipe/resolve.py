@@ -37,7 +37,7 @@ from egan_core.recipe.schema import (
     section_keys,
     thaw,
 )
-from egan_core.registry import Registries
+from egan_core.registry import Entry, Registries
 from egan_core.signature import component_kwargs, float_from_yaml
 
 
@@ -134,7 +134,7 @@ def parse_recipe(
         method=method,
     )
     method_cls.check(recipe, method.name)
-    _try_method(method_cls, method, registries.methods.entry(method.name).provider)
+    _try_method(method_cls, method, registries.methods.entry(method.name))
     return recipe
 
 
@@ -149,7 +149,7 @@ def _check_discriminator_use(factory: Any, name: str, has_discriminator: bool) -
                           " null, or choose another method")
 
 
-def _try_method(factory: Any, method: Component, provider: str) -> None:
+def _try_method(factory: Any, method: Component, entry: Entry) -> None:
     """Build the method once, so a value it rejects fails with the recipe (methods hold no
     tensors: this is cheap); its message is keyed ``method.<kwarg>`` when it names one, and
     names the plugin that registered the method when it is not egan's own."""
@@ -158,9 +158,8 @@ def _try_method(factory: Any, method: Component, provider: str) -> None:
     except (TypeError, ValueError) as exc:
         message = str(exc)
         keyed = message.split(" ", 1)[0] in method.kwargs
-        plugin = "" if provider in ("egan", "<direct>", "<unknown>") else f" (raised in plugin '{provider}')"
         where = f"method.{message}" if keyed else f"method '{method.name}': {message}"
-        raise RecipeError(where + plugin) from exc
+        raise RecipeError(where + entry.plugin_note()) from exc
 
 
 def _method(raw: Mapping[str, Any], registries: Registries) -> Component:

@@ -30,7 +30,7 @@ def instantiate(component: Any, kwargs: Any, where: str, **injected: Any) -> Any
     this adds the key path and keeps the original as the cause (``EGAN_DEBUG=1`` shows it).
     """
     factory = component.factory if isinstance(component, Entry) else component
-    plugin = _plugin_note(component)
+    plugin = component.plugin_note() if isinstance(component, Entry) else ""
     params = accepted(factory)
     extra = {k: v for k, v in {"section": where, **injected}.items() if k in params}
     try:
@@ -51,17 +51,6 @@ def _keyed(where: str, message: str, params: set[str]) -> str:
     component becomes ``model.generator.size must be ...``; anything else ``where: ...``."""
     first = message.split(" ", 1)[0]
     return f"{where}.{message}" if first in params else f"{where}: {message}"
-
-
-def _plugin_note(component: Any) -> str:
-    """`` (raised in plugin 'dist')`` for a component a third-party plugin registered."""
-    if isinstance(component, Entry) and component.provider not in _OWN_PROVIDERS:
-        return f" (raised in plugin '{component.provider}')"
-    return ""
-
-
-#: Providers whose errors are egan's own: the built-ins and direct registrations.
-_OWN_PROVIDERS = frozenset({"egan", "<direct>", "<unknown>"})
 
 
 def build_generator(recipe: Recipe, registries: Registries) -> nn.Module:
