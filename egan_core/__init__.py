@@ -3,7 +3,8 @@
 The public API is what this package exports (``__all__``), and nothing else:
 
 - users: :func:`load_recipe`, :func:`train`, :func:`load_enhancer` (an :class:`Enhancer`),
-  :func:`enhance_files` (``egan enhance`` as a function; an :class:`EnhanceReport`);
+  :func:`enhance_files` (``egan enhance`` as a function; an :class:`EnhanceReport`),
+  :func:`enhance_video` (one video file);
 - plugin authors: :data:`hookimpl`, the :class:`Registries` handed to ``egan_register``,
   :class:`ObjectSpec`, :class:`LossContext`, :class:`AdversarialLoss`,
   :func:`attention_map`, :func:`enhance_with`; for a training method :class:`Method`,
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
         ReadsForeignWeights,
         ShipsWeights,
     )
-    from egan_core.enhance.api import EnhanceReport, enhance_files, load_enhancer
+    from egan_core.enhance.api import EnhanceReport, enhance_files, enhance_video, load_enhancer
     from egan_core.enhance.pipeline import Enhancer
     from egan_core.generator_io import attention_map, enhance_with
     from egan_core.losses import AdversarialLoss, LossContext
@@ -74,6 +75,7 @@ _LAZY = {
     "train": "egan_core.training.trainer",
     "load_enhancer": "egan_core.enhance.api",
     "enhance_files": "egan_core.enhance.api",
+    "enhance_video": "egan_core.enhance.api",
     "EnhanceReport": "egan_core.enhance.api",
     "Enhancer": "egan_core.enhance.pipeline",
     "LossContext": "egan_core.losses",
@@ -140,6 +142,7 @@ __all__ = [
     "backward_sum",
     "check_finite",
     "enhance_files",
+    "enhance_video",
     "enhance_with",
     "generator_step",
     "get_plugin_manager",

@@ -128,6 +128,21 @@ class EnhancesUint8(Protocol):
 
 
 @runtime_checkable
+class PredictsTransform(Protocol):
+    """Optional, on an enhancer stage whose output is a low-resolution transform applied to
+    its input (``fast``'s coefficient grid, Zero-DCE++'s curve maps): video smooths the
+    transform over time instead of the pixels (:mod:`egan_core.video.temporal`), so the
+    tone does not pump from frame to frame. ``apply_transform(x, predict_transform(x))``
+    is the stage's output. A stage that also enhances uint8 arrays takes
+    ``enhance_uint8(..., transform=t)`` and offers ``predict_transform_uint8(image)`` for
+    one ``(H, W, 3)`` uint8 frame."""
+
+    def predict_transform(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def apply_transform(self, x: torch.Tensor, transform: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class Discriminator(Protocol):
     """The global-local discriminator contract (``global_local`` implements it).
 

@@ -10,8 +10,10 @@
   naming it (a text file is refused with a message, never a traceback).
 - :func:`run_batch`: several uploads at once, each failing alone, results written as
   full-resolution PNGs into a folder the caller owns (the app's temporary folder).
-- :func:`dark_scene` / :func:`write_samples`: small procedural low-light photos, so the
-  app has samples without shipping image files.
+- :func:`run_video`: one short clip (at most :data:`MAX_VIDEO_SECONDS`, checked before any
+  work) into a browser-playable H.264 MP4 with its audio, plus a before/after still.
+- :func:`dark_scene` / :func:`write_samples` / :func:`write_sample_clip`: small procedural
+  low-light photos and a clip, so the app has samples without shipping media files.
 
 :mod:`egan_core.demo_page` puts a Gradio page over these; only it imports gradio.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import shlex
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +45,10 @@ from egan_core.plugins import get_registries
 from egan_core.registry import Registries
 from egan_core.scenes import dark_scene
 from egan_core.signature import accepted, parameters
+from egan_core.video import synthetic
+from egan_core.video.enhance import enhance_video
+from egan_core.video.io import Frame, VideoInfo, VideoReader
+from egan_core.video.temporal import DEFAULT_TEMPORAL
 
 #: the enhancer offered first (``egan enhance`` with no ``--enhancer`` runs it too).
 DEFAULT_ENHANCER = "gan"
@@ -52,6 +59,11 @@ CHAIN_TAIL = "denoise"
 PREVIEW_SIDE = 1600
 #: models kept loaded at once (each ``gan`` model is ~35 MB).
 CACHE_SIZE = 8
+#: the longest clip the demo takes: it enhances while the user waits, so longer ones are
+#: for ``egan enhance``.
+MAX_VIDEO_SECONDS = 20.0
+#: the enhancer the video section offers first: the default model is too slow for video on a CPU.
+VIDEO_ENHANCER = "fast"
 #: the optional extra that brings gradio.
 EXTRA = "egan[demo]"
 INSTALL_HINT = f"pip install '{EXTRA}'"
@@ -103,6 +115,14 @@ class Batch:
     errors: list[str] = field(default_factory=list)
 
 
+class VideoResult(NamedTuple):
+    """What :func:`run_video` wrote: the MP4, a before/after still (PNG) and a caption."""
+
+    video: Path
+    still: Path
+    caption: str
+
+
 def format_niqe(value: float) -> str:
     """NIQE with two decimals, ``n/a`` where it is undefined (tiny or flat images)."""
     return "n/a" if math.isnan(value) else f"{value:.2f}"
@@ -150,6 +170,14 @@ def load(names: tuple[str, ...], checkpoint: str | None = None, device: str = "a
     return load_enhancer(list(names), checkpoint=checkpoint, device=device)
 
 
+def _at_strength(choice: Choice, strength: float, device: str) -> Enhancer:
+    """The cached enhancer of ``choice`` at ``strength``: another strength reuses its stages."""
+    base = load(choice.names, choice.checkpoint, device)
+    if strength == base.strength:
+        return base
+    return Enhancer(base.stages, names=base.names, strength=strength, device=base.device)
+
+
 def enhance(image: np.ndarray | Image.Image, choice: Choice, strength: float = 1.0,
             device: str = "auto") -> Enhanced:
     """Enhance one image (PIL, HxWx3 uint8 or float [0, 1]) with ``choice`` at ``strength``.
@@ -161,9 +189,7 @@ def enhance(image: np.ndarray | Image.Image, choice: Choice, strength: float = 1
     Raises:
         EganError: an enhancer that cannot load, a strength out of range.
     """
-    base = load(choice.names, choice.checkpoint, device)
-    enhancer = base if strength == base.strength else Enhancer(
-        base.stages, names=base.names, strength=strength, device=base.device)
+    enhancer = _at_strength(choice, strength, device)
     start = time.perf_counter()
     out = np.asarray(enhancer(image))  # a PIL image comes back as one, upright and RGB
     seconds = time.perf_counter() - start
@@ -249,6 +275,76 @@ def run_batch(uploads: Sequence[str | Path], choice: Choice, strength: float, ou
     return batch
 
 
+def run_video(upload: str | Path, choice: Choice, strength: float, out: str | Path, *,
+              device: str = "auto", max_seconds: float = MAX_VIDEO_SECONDS,
+              temporal: float = DEFAULT_TEMPORAL,
+              on_frame: Callable[[int, int | None], None] | None = None) -> VideoResult:
+    """Enhance one clip into ``out/<stem>_<choice>.mp4`` (H.264, audio kept, plays in
+    browsers) and ``out/<stem>_before_after.png`` (its middle frame, input beside output).
+
+    The length is checked before anything is loaded or written, so a long clip is refused
+    at once with the command that takes it, not after minutes of work. ``on_frame`` gets
+    (frames written, frames expected or None), from another thread.
+
+    Raises:
+        InputError: not a readable video, longer than ``max_seconds`` (or of unknown length),
+            or damaged part way; the message names the file as the user knows it.
+        EganError: the enhancer cannot be loaded, or the strength is out of range.
+    """
+    upload, out = Path(upload), Path(out)
+    name = upload.name
+    try:
+        with VideoReader(upload) as reader:
+            info = reader.info
+    except InputError as exc:
+        raise InputError(str(exc).replace(str(upload), name)) from exc
+    seconds = _length(info)
+    if seconds is None or seconds > max_seconds:
+        length = "its length is unknown" if seconds is None else f"it lasts {seconds:.1f} s"
+        raise InputError(f"'{name}': {length}; the demo takes clips up to {max_seconds:g} s; use "
+                         f"`egan enhance {shlex.quote(name)} --out out/` for longer ones")
+    enhancer = _at_strength(choice, strength, device)
+    stem = slug(Path(name).stem)
+    target = out / f"{stem}_{slug(choice.label)}.mp4"
+    try:
+        report = enhance_video(enhancer, upload, target, temporal=temporal, on_frame=on_frame)
+    except EganError as exc:
+        kind = InputError if isinstance(exc, InputError) else EganError
+        raise kind(str(exc).replace(str(upload), name)) from exc
+    before = _frame_at(upload, report.frames // 2)
+    after = _frame_at(target, report.frames // 2)[:before.shape[0], :before.shape[1]]  # odd sizes were padded
+    half = PREVIEW_SIDE // 2
+    still = write_image(out / f"{stem}_before_after.png",
+                        np.hstack([preview(before, half), preview(after, half)]), "png")
+    rate = f" at {float(info.rate):.3g} fps" if info.rate else ""
+    audio = ", audio kept" if report.audio_streams else ""
+    caption = (f"{name} ({info.width}x{info.height}, {report.frames} frames{rate}, {seconds:.1f} s): "
+               f"enhanced in {report.elapsed:.1f} s ({report.fps:.1f} frames/s){audio}")
+    return VideoResult(target, still, caption)
+
+
+def _length(info: VideoInfo) -> float | None:
+    """Seconds of video: as the file says, else its frame count over its rate."""
+    if info.duration is not None:
+        return info.duration
+    if info.frames and info.rate:
+        return info.frames / float(info.rate)
+    return None
+
+
+def _frame_at(path: Path, index: int) -> np.ndarray:
+    """Frame ``index`` of a video (its last if shorter), turned upright as a player shows it."""
+    frame = None
+    with VideoReader(path) as reader:
+        for seen, item in enumerate(i for i in reader.items() if isinstance(i, Frame)):
+            frame = item
+            if seen == index:
+                break
+    if frame is None:
+        raise InputError(f"'{path}': no frames could be decoded")
+    return np.ascontiguousarray(np.rot90(frame.image, round(frame.rotation / 90) % 4))
+
+
 def prune(folder: str | Path, max_age_s: float) -> None:
     """Remove the sub-folders of ``folder`` older than ``max_age_s`` (old results)."""
     now = time.time()
@@ -263,3 +359,18 @@ def write_samples(folder: str | Path, size: tuple[int, int] = (640, 427)) -> lis
     folder.mkdir(parents=True, exist_ok=True)
     return [write_image(folder / f"night_street_{seed}.jpg", dark_scene(*size, seed=seed), "jpg")
             for seed in (1, 2)]
+
+
+def write_sample_clip(folder: str | Path, size: tuple[int, int] = (320, 240), seconds: float = 3.0,
+                      fps: int = 25) -> Path:
+    """Write a short night-street clip with a sine audio track into ``folder``: a camera
+    panning across a :func:`dark_scene` under fresh sensor noise per frame, the noise that
+    enhancing frames one by one turns into flicker."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height, count, speed, zoom = *size, round(seconds * fps), 1.5, 1.4
+    street = dark_scene(round(zoom * width + speed * count), round(zoom * height), seed=3)
+    images = synthetic.pan(street, count, height, width, speed=speed)
+    path = folder / "night_street.mp4"
+    synthetic.write_clip(path, images, fps=fps, audio=True)
+    return path

@@ -9,6 +9,7 @@ hints (``gr.SelectData``) as objects.
 """
 
 import contextlib
+import contextvars
 import os
 import shutil
 import signal
@@ -23,6 +24,8 @@ from typing import Any
 from egan_core.demo import (
     EXTRA,
     INSTALL_HINT,
+    MAX_VIDEO_SECONDS,
+    VIDEO_ENHANCER,
     Choice,
     Item,
     format_niqe,
@@ -30,6 +33,8 @@ from egan_core.demo import (
     load,
     prune,
     run_batch,
+    run_video,
+    write_sample_clip,
     write_samples,
 )
 from egan_core.errors import EganError, UsageError, folded
@@ -42,9 +47,9 @@ MAX_FILE_SIZE = "200mb"
 #: hosts that only this machine can reach.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 INTRO = (
-    "Upload dark photos (or use the samples), pick an enhancer and a strength, press "
-    "**Enhance**. Photos stay on this machine, in a temporary folder removed when the demo "
-    "stops. Lower NIQE is better."
+    f"Upload dark photos, or a clip of up to {MAX_VIDEO_SECONDS:g} s in the **Video** tab (or use "
+    "the samples), pick an enhancer and a strength, press **Enhance**. Files stay on this "
+    "machine, in a temporary folder removed when the demo stops. Lower NIQE is better."
 )
 
 
@@ -87,20 +92,26 @@ def _describe(item: Item) -> str:
 
 
 def build_app(gr: ModuleType, choices: Sequence[Choice], workdir: str | Path, samples: Sequence[Path],
-              device: str = "auto") -> Any:
-    """The ``gr.Blocks`` page; results go under ``workdir/results/``."""
+              device: str = "auto", *, clip: Path | None = None) -> Any:
+    """The ``gr.Blocks`` page, a tab for photos and one for a clip (``clip``: the sample
+    clip, no sample button without it); results go under ``workdir/results/``."""
     by_label = {c.label: c for c in choices}
+    labels = [c.label for c in choices]
     results = Path(workdir) / "results"
     results.mkdir(parents=True, exist_ok=True)
 
-    def enhance_uploads(files: list[str] | None, label: str, strength: float,
-                        progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (gradio's idiom)
-        if not files:
-            raise gr.Error("Upload a photo first (or press 'Use the sample photos').")
+    def start(upload: Any, label: str, missing: str) -> str:
+        """Check an Enhance press (something uploaded, a known enhancer); a fresh result folder."""
+        if not upload:
+            raise gr.Error(missing)
         if label not in by_label:
             raise gr.Error(f"Unknown enhancer '{label}'; pick one from the list.")
         prune(results, RESULT_AGE_S)
-        out = tempfile.mkdtemp(dir=results)
+        return tempfile.mkdtemp(dir=results)
+
+    def enhance_uploads(files: list[str] | None, label: str, strength: float,
+                        progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (gradio's idiom)
+        out = start(files, label, "Upload a photo first (or press 'Use the sample photos').")
         try:
             batch = run_batch(files, by_label[label], strength, out, device,
                               on_image=lambda i, n, name: progress(i / n, desc=f"enhancing {name}"))
@@ -121,6 +132,23 @@ def build_app(gr: ModuleType, choices: Sequence[Choice], workdir: str | Path, sa
             items,
         )
 
+    def enhance_clip(video: str | None, label: str, strength: float,
+                     progress: Any = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008 (gradio's idiom)
+        out = start(video, label, "Upload a clip first (or press 'Use the sample clip').")
+        # The encoder's thread reports the frames; gradio finds the event's progress bar in
+        # context variables, which a new thread does not inherit.
+        context = contextvars.copy_context()
+
+        def on_frame(done: int, total: int | None) -> None:
+            context.run(progress, (done, total), desc="enhancing frames", unit="frames")
+
+        try:
+            done = run_video(video, by_label[label], strength, out, device=device, on_frame=on_frame)
+        except EganError as exc:
+            raise gr.Error(folded(exc)) from exc
+        return (str(done.video), str(done.still),
+                f"Enhanced with **{label}** at strength {strength:g}: {done.caption}.")
+
     def show(items: list[Item], evt: gr.SelectData) -> tuple[Any, ...]:
         item = items[evt.index] if items and 0 <= evt.index < len(items) else None
         return _pair(item), (_describe(item) if item else "")
@@ -128,13 +156,12 @@ def build_app(gr: ModuleType, choices: Sequence[Choice], workdir: str | Path, sa
     cache = (RESULT_AGE_S, RESULT_AGE_S)  # gradio's own copies: checked and removed hourly too
     with gr.Blocks(title="egan demo", analytics_enabled=False, delete_cache=cache) as app:
         gr.Markdown("## egan: low-light enhancement\n" + INTRO)
-        with gr.Row():
+        with gr.Tab("Photos", id="photos", elem_id="egan-photos-tab"), gr.Row():
             with gr.Column(scale=1):
                 files = gr.File(label="Photos", file_count="multiple", file_types=["image"],
                                 type="filepath", elem_id="egan-photos")
                 use_samples = gr.Button("Use the sample photos", elem_id="egan-samples")
-                enhancer = gr.Dropdown([c.label for c in choices], value=choices[0].label,
-                                       label="Enhancer", elem_id="egan-enhancer")
+                enhancer = gr.Dropdown(labels, value=labels[0], label="Enhancer", elem_id="egan-enhancer")
                 strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, elem_id="egan-strength",
                                      label="Strength (0 = the photo, 1 = the model's output)")
                 run = gr.Button("Enhance", variant="primary", elem_id="egan-run")
@@ -149,11 +176,34 @@ def build_app(gr: ModuleType, choices: Sequence[Choice], workdir: str | Path, sa
                     gr.Gallery, label="Results (click one to compare it)", columns=4, height=200,
                     allow_preview=False, interactive=False, object_fit="contain", fit_columns=False,
                     elem_id="egan-gallery"))
+        with gr.Tab("Video", id="video", elem_id="egan-video-tab"), gr.Row():
+            with gr.Column(scale=1):
+                video_in = gr.Video(**_supported(
+                    gr.Video, label=f"Clip (up to {MAX_VIDEO_SECONDS:g} s)", sources=["upload"],
+                    include_audio=True, elem_id="egan-clip"))
+                use_clip = gr.Button("Use the sample clip", visible=clip is not None,
+                                     elem_id="egan-clip-sample")
+                video_enhancer = gr.Dropdown(
+                    labels, value=VIDEO_ENHANCER if VIDEO_ENHANCER in by_label else labels[0],
+                    label="Enhancer", elem_id="egan-clip-enhancer")
+                video_strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, elem_id="egan-clip-strength",
+                                           label="Strength (0 = the clip, 1 = the model's output)")
+                video_run = gr.Button("Enhance", variant="primary", elem_id="egan-clip-run")
+                video_info = gr.Markdown(elem_id="egan-clip-info")
+            with gr.Column(scale=2):
+                video_out = gr.Video(**_supported(
+                    gr.Video, label="Enhanced (H.264 MP4, audio kept)", interactive=False,
+                    elem_id="egan-clip-out"))
+                still = gr.Image(label="Middle frame: before | after", type="filepath",
+                                 interactive=False, elem_id="egan-clip-still")
         items = gr.State([])
         use_samples.click(lambda: [str(p) for p in samples], outputs=files)
         run.click(enhance_uploads, inputs=[files, enhancer, strength],
                   outputs=[compare, info, gallery, downloads, status, items])
         gallery.select(show, inputs=items, outputs=[compare, info])
+        use_clip.click(lambda: None if clip is None else str(clip), outputs=video_in)
+        video_run.click(enhance_clip, inputs=[video_in, video_enhancer, video_strength],
+                        outputs=[video_out, still, video_info])
     return app
 
 
@@ -203,7 +253,7 @@ def _launch_and_wait(workdir: Path, host: str, port: int, checkpoints: Sequence[
     for choice in [choices[0], *(c for c in choices if c.checkpoint and len(c.names) == 1)]:
         load(choice.names, choice.checkpoint, device)
     samples = write_samples(workdir / "samples")
-    app = build_app(gr, choices, workdir, samples, device)
+    app = build_app(gr, choices, workdir, samples, device, clip=write_sample_clip(workdir / "samples"))
     app.queue(default_concurrency_limit=1)
     try:
         app.launch(server_name=host, server_port=port, share=False, inbrowser=False, quiet=True,

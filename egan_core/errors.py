@@ -88,6 +88,12 @@ class InputError(EganError):
     """An input file is missing, unreadable or not an image."""
 
 
+class Stopped(EganError):
+    """Ctrl-C during work that says what it kept (exit status 130, as for SIGINT)."""
+
+    exit_code = 130
+
+
 class TrainingError(EganError):
     """Training stopped on purpose (non-finite loss and the like)."""
 

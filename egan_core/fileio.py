@@ -37,11 +37,7 @@ def atomic_write(path: str | Path, write: Callable[[str], Any], *, suffix: str =
         raise CheckpointError(_write_error(path, exc)) from exc
     try:
         write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        os.replace(tmp, path)
+        publish(tmp, path, sync_folder=False)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         # writers wrap a failed write (disk full, file too large) in their own errors:
@@ -74,6 +70,21 @@ def os_error_of(exc: BaseException) -> OSError | None:
 
 def _write_error(path: Path, exc: OSError) -> str:
     return f"cannot write '{path}': {exc.strerror or exc}; check free disk space and permissions"
+
+
+def publish(tmp: str | Path, path: str | Path, *, sync_folder: bool = True) -> Path:
+    """Move a finished temporary file (from ``mkstemp``, in ``path``'s folder) to ``path``:
+    flushed to disk, given the mode a plain ``open()`` would (or ``path``'s own), renamed
+    in one step."""
+    path = Path(path)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    # mkstemp makes the file private (0600); give it the mode a plain open() would
+    os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+    os.replace(tmp, path)
+    if sync_folder:
+        _fsync_dir(path.parent)
+    return path
 
 
 def _umask() -> int:

@@ -27,14 +27,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 1: tensors, images, metrics, files of weights
     ("egan_core.generator_io", "egan_core.tensors", "egan_core.losses", "egan_core.imageio",
      "egan_core.metrics", "egan_core.scenes", "egan_core.checkpoint", "egan_core.weights",
-     "egan_core.registry"),
+     "egan_core.registry", "egan_core.video.io", "egan_core.video.synthetic",
+     "egan_core.video.temporal", "egan_core.video.flicker"),
     # 2: what the runs are built from
     ("egan_core.plugins", "egan_core.recipe", "egan_core.autotune", "egan_core.distributed",
      "egan_core.winograd", "egan_core.model_loading", "egan_core.export_files",
      "egan_core.export_formats",
      "egan_core.progress"),
     # 3: the two runs and their products
-    ("egan_core.enhance", "egan_core.training", "egan_core.export", "egan_core.evaluate"),
+    ("egan_core.enhance", "egan_core.training", "egan_core.export", "egan_core.evaluate",
+     "egan_core.video"),
     # 4: tools built on the runs
     ("egan_core.compare", "egan_core.demo", "egan_core.demo_page", "egan_core.demo_app",
      "egan_core.doctor",

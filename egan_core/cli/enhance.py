@@ -6,7 +6,12 @@ import click
 
 from egan_core.enhance.generator_runner import BACKENDS
 from egan_core.enhance.io import FORMATS
-from egan_core.errors import EganError, UsageError, one_line
+from egan_core.errors import EganError, Stopped, UsageError, one_line
+from egan_core.video.io import CONTAINERS, DEFAULT_CRF, DEFAULT_PRESET, PRESETS
+from egan_core.video.temporal import DEFAULT_TEMPORAL
+
+#: --video-format choices: the containers egan writes.
+VIDEO_FORMATS = tuple(ext[1:] for ext in CONTAINERS)
 
 
 @click.command()
@@ -35,28 +40,47 @@ from egan_core.errors import EganError, UsageError, one_line
 @click.option("--suffix", default="", help="Appended to each output's file stem (e.g. _enh).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Same-size images (or video frames) per forward pass.")
+              help="Same-size images per forward pass (video frames go one at a time).")
+@click.option("--video-format", type=click.Choice(list(VIDEO_FORMATS)), default=None,
+              help="Container of video outputs (default: the input's where egan writes it, "
+                   "else mp4). H.264 in all but webm (VP9).")
+@click.option("--temporal", type=click.FloatRange(0.0, 1.0, max_open=True), default=DEFAULT_TEMPORAL,
+              show_default=True,
+              help="Video: strength of the temporal stability passes (0 = every frame alone).")
+@click.option("--crf", type=click.IntRange(0, 51), default=DEFAULT_CRF, show_default=True,
+              help="Video quality: lower is better and bigger (18: visually lossless).")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
+              help="Video encoder speed: slower presets make smaller files at the same quality.")
 @click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False),
               help="Folder holding runs (egan run --out), for --recipe.")
 def enhance(inputs: tuple[str, ...], out: str, checkpoint: str | None, recipe_path: str | None,
             enhancers: tuple[str, ...], precision: str, backend: str, tile: int | None, strength: float,
             device: str, recursive: bool, fmt: str | None, suffix: str, overwrite: bool,
-            batch_size: int, runs: str) -> None:
+            batch_size: int, video_format: str | None, temporal: float, crf: int, preset: str,
+            runs: str) -> None:
     """Enhance images and videos (files, folders or globs) into OUT, keeping their names.
 
     A file that cannot be read is reported by name and skipped; everything else is still
     written, and the exit status is 1 at the end. An INPUT that names no file, folder or
     matching image is a usage error (exit status 2): nothing is done.
+
+    Videos keep their audio, timestamps and rotation; a video damaged part way, or Ctrl-C
+    (exit status 130), leaves its frames so far in NAME.partial.EXT.
     """
     from egan_core.enhance.api import enhance_files
+    from egan_core.video.enhance import VideoInterrupted
 
     if checkpoint and recipe_path:
         raise UsageError("give --checkpoint or --recipe, not both")
-    report = enhance_files(list(inputs), out, list(enhancers) or "gan", checkpoint=checkpoint,
-                           recipe=recipe_path, runs=runs, device=device, precision=precision,
-                           backend=backend, tile=tile, strength=strength, recursive=recursive,
-                           fmt=fmt, suffix=suffix, overwrite=overwrite, batch_size=batch_size,
-                           progress=True)
+    try:
+        report = enhance_files(list(inputs), out, list(enhancers) or "gan", checkpoint=checkpoint,
+                               recipe=recipe_path, runs=runs, device=device, precision=precision,
+                               backend=backend, tile=tile, strength=strength, recursive=recursive,
+                               fmt=fmt, suffix=suffix, overwrite=overwrite, batch_size=batch_size,
+                               progress=True, video_format=video_format, temporal=temporal,
+                               crf=crf, preset=preset)
+    except VideoInterrupted as exc:
+        raise Stopped(str(exc)) from exc
     if report.main:  # under torchrun rank 0 alone prints the summary
         for line in report.rank_errors():
             click.echo(f"error: {one_line(line)}", err=True)

@@ -34,10 +34,18 @@ def _num(value: float, digits: int = 4) -> str:
 @click.command("eval")
 @click.argument("dirs", nargs=-1, required=True, metavar="DIR...",
                 type=click.Path(exists=True))
-@click.option("--metric", "metrics", multiple=True, type=click.Choice(["niqe", "psnr", "ssim", "brightness"]),
-              required=True, help="Metric to compute; repeatable. brightness: mean pixel value in [0, 1].")
+@click.option("--metric", "metrics", multiple=True,
+              type=click.Choice(["niqe", "psnr", "ssim", "brightness", "flicker"]),
+              required=True, help="Metric to compute; repeatable. brightness: mean pixel value in "
+                                  "[0, 1]. flicker (videos only): temporal warping error, 0..255, "
+                                  "lower is steadier. On a video, niqe and brightness are the mean "
+                                  "over up to 16 evenly spaced frames; psnr/ssim take images only.")
 @click.option("--reference", type=click.Path(exists=True, file_okay=False),
               help="Ground-truth folder for psnr/ssim; images are matched by file stem.")
+@click.option("--source", type=click.Path(exists=True),
+              help="The input videos for flicker: a video file, or a folder of videos matched by "
+                   "file stem. The flow comes from them, and flicker_source (their own flicker) "
+                   "and flicker_relative (flicker / flicker_source) are reported too.")
 @click.option("--channel", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
               help="psnr/ssim on all RGB channels or on the BT.601 Y (luma) channel. "
                    "NIQE always uses MATLAB rgb2gray.")
@@ -45,40 +53,49 @@ def _num(value: float, digits: int = 4) -> str:
               help='Print {"per_image": {file: {metric: value}}, "mean": {metric: value},'
                    ' "mean_per_input": {input: {metric: value}}}.')
 def eval_command(dirs: tuple[str, ...], metrics: tuple[str, ...], reference: str | None,
-                 channel: str, as_json: bool) -> None:
+                 source: str | None, channel: str, as_json: bool) -> None:
     """Score images with NIQE (no reference; lower is better), PSNR, SSIM or mean brightness.
 
     PSNR and SSIM are on 8-bit data (peak 255; identical images give PSNR inf, written
     Infinity in JSON); SSIM uses Wang et al.'s 11x11 Gaussian window (sigma 1.5). An
     image that cannot be scored is named on stderr and the others are still scored
     (exit status 1).
-    """
-    from egan_core.evaluate import evaluate
 
-    report = evaluate(dirs, metrics, reference=reference, channel=channel)
+    DIR may also be a video or hold videos. Their flicker is the warping error of Lai et
+    al. 2018: each frame against the previous one warped along the optical flow of the
+    --source video (of the video itself without --source), over pixels visible in both,
+    in 8-bit units.
+    """
+    from egan_core.evaluate import evaluate, is_video
+
+    report = evaluate(dirs, metrics, reference=reference, channel=channel, source=source)
+    videos = any(is_video(n) for n in [*report.per_image, *(f.name for f in report.failures)])
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         table = Table(title="egan eval")
-        table.add_column("image")
+        table.add_column("file" if videos else "image")
         for m in report.metrics:
             table.add_column(m, justify="right")
         for name, scores in report.per_image.items():
-            table.add_row(name, *(_num(scores[m]) for m in report.metrics))
+            table.add_row(name, *(_num(scores.get(m, math.nan)) for m in report.metrics))
         if len(report.inputs) > 1:
             names = [Path(given).name or given for given in report.inputs]
             short = len(set(names)) == len(names)  # folder names, unless two are alike
             for name, (given, mean) in zip(names, report.mean_per_input.items(), strict=True):
                 if mean:
                     table.add_row(f"mean of {name if short else given}",
-                                  *(_num(mean[m]) for m in report.metrics), style="bold")
+                                  *(_num(mean.get(m, math.nan)) for m in report.metrics),
+                                  style="bold")
         if report.per_image:
             mean = report.mean
             label = "mean of all" if len(report.inputs) > 1 else "mean"
-            table.add_row(label, *(_num(mean[m]) for m in report.metrics), style="bold")
+            table.add_row(label, *(_num(mean.get(m, math.nan)) for m in report.metrics),
+                          style="bold")
         Console().print(table)
     total = len(report.per_image) + len(report.failures)
-    _report_failures(report.failures, f"{len(report.failures)} of {total} images failed "
+    _report_failures(report.failures, f"{len(report.failures)} of {total} "
+                     f"{'files' if videos else 'images'} failed "
                      "(named above)")
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from egan_core.enhance.io import FORMATS, format_of
 from egan_core.errors import UsageError
 from egan_core.imageio import IMAGE_EXTENSIONS
+from egan_core.video.io import READABLE, output_container
 
 #: Video endings picked up from folders and globs, besides egan's one list of image endings
 #: (``IMAGE_EXTENSIONS``); a file named explicitly is always tried.
-VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv"})
+VIDEO_EXTS = READABLE
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,16 @@ def expand_inputs(inputs: list[str], recursive: bool = False, exclude: Path | No
     return sorted(found.values(), key=lambda fb: str(fb[0])), missing
 
 
-def output_name(source: Path, suffix: str = "", fmt: str | None = None) -> tuple[str, str | None]:
-    """The output file name of ``source`` (stem kept) and its format key (None: video)."""
+def output_name(source: Path, suffix: str = "", fmt: str | None = None,
+                video_format: str | None = None) -> tuple[str, str | None]:
+    """The output file name of ``source`` (stem kept) and its format key (None: video).
+
+    A video keeps its ending where egan can write that container (else ``.mp4``), unless
+    ``video_format`` names one.
+    """
     ext = source.suffix
     if ext.lower() in VIDEO_EXTS:
-        return f"{source.stem}{suffix}{ext}", None
+        return f"{source.stem}{suffix}{output_container(source, video_format)}", None
     if fmt is not None:
         return f"{source.stem}{suffix}{FORMATS[fmt][1]}", fmt
     kept = format_of(source)
@@ -87,7 +93,8 @@ def output_name(source: Path, suffix: str = "", fmt: str | None = None) -> tuple
 
 
 def plan_jobs(inputs: list[str], out: str | Path, *, recursive: bool = False,
-              fmt: str | None = None, suffix: str = "", overwrite: bool = False) -> Plan:
+              fmt: str | None = None, suffix: str = "", overwrite: bool = False,
+              video_format: str | None = None) -> Plan:
     """Expand ``inputs`` and name every output inside ``out``.
 
     Raises:
@@ -98,11 +105,13 @@ def plan_jobs(inputs: list[str], out: str | Path, *, recursive: bool = False,
         raise UsageError(f"unknown output format '{fmt}'; use one of {', '.join(FORMATS)}")
     if "/" in suffix or "\\" in suffix or ".." in suffix or suffix == "." or "\0" in suffix:
         raise UsageError(f"--suffix '{suffix}' must not contain path separators or '..'")
+    if video_format is not None:
+        output_container(Path("x.mp4"), video_format)  # an unknown container fails before any work
     root = Path(out).resolve()
     files, missing = expand_inputs(inputs, recursive, exclude=root)
     plan, owner = Plan(missing=missing), {}
     for file, base in files:
-        name, job_fmt = output_name(file, suffix, fmt)
+        name, job_fmt = output_name(file, suffix, fmt, video_format)
         rel = file.parent.resolve().relative_to(base.resolve())
         target = (root / rel / name).resolve()
         if name in (".", "..") or not target.is_relative_to(root):

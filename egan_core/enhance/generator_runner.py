@@ -182,3 +182,20 @@ class GeneratorRunner:
             if pair != (backend, precision):
                 del built[pair]
         return backend, precision
+
+
+class TransformRunner(GeneratorRunner):
+    """A :class:`GeneratorRunner` for a generator that predicts a low-resolution transform
+    (``predict_transform(x)`` and ``apply_transform(x, t)`` on [0, 1] images, as Zero-DCE++'s
+    curve maps): it offers them to video (:class:`~egan_core.contracts.PredictsTransform`),
+    which smooths the transform over time. They run eager in fp32, on the whole frame."""
+
+    def predict_transform(self, x: torch.Tensor) -> torch.Tensor:
+        """The generator's transform of ``(N, 3, H, W)`` in [0, 1]."""
+        with torch.no_grad():
+            return self.model.predict_transform(x.to(self.device, torch.float32))
+
+    def apply_transform(self, x: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
+        """``x`` enhanced with ``transform``; float32, not clipped."""
+        with torch.no_grad():
+            return self.model.apply_transform(x.to(self.device, torch.float32), transform)

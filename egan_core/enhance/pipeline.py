@@ -20,13 +20,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from egan_core.contracts import EnhancesUint8
+from egan_core.contracts import EnhancesUint8, PredictsTransform
 from egan_core.enhance.io import read_pil, to_uint8
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
 from egan_core.threads import serial_if_small
 
 Stage = Callable[[torch.Tensor], torch.Tensor]
+#: ``smooth(stage_index, predict) -> transform``: how video smooths a stage's predicted
+#: transform over time (:class:`~egan_core.video.temporal.TransformSmoother`); it calls
+#: ``predict()`` for this frame's own transform when it needs one.
+Smooth = Callable[[int, Callable[[], torch.Tensor]], torch.Tensor]
 #: Largest strength accepted (2 doubles every residual).
 MAX_STRENGTH = 2.0
 
@@ -107,7 +111,16 @@ class Enhancer:
         x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
         return self.process(x[None])[0].permute(1, 2, 0).numpy()
 
-    def _enhance_uint8(self, image: np.ndarray) -> np.ndarray | None:
+    def enhance_frame(self, image: np.ndarray, smooth: Smooth | None = None) -> np.ndarray:
+        """Enhance one ``(H, W, 3)`` uint8 video frame; ``smooth`` (if given) replaces each
+        :class:`~egan_core.contracts.PredictsTransform` stage's transform before it is applied."""
+        direct = self._enhance_uint8(image, smooth)
+        if direct is not None:
+            return direct
+        x = torch.from_numpy(np.ascontiguousarray(image).astype(np.float32)).div_(255.0)
+        return to_uint8(self.process(x.permute(2, 0, 1)[None], smooth)[0].permute(1, 2, 0).numpy())
+
+    def _enhance_uint8(self, image: np.ndarray, smooth: Smooth | None = None) -> np.ndarray | None:
         """``(H, W, 3)`` uint8 -> uint8 in bands of rows, or None where this does not apply.
 
         It applies to one stage at strength 1 on the CPU whose stage offers
@@ -122,6 +135,12 @@ class Enhancer:
         if (len(self.stages) != 1 or self.strength != 1.0 or self.device.type != "cpu"
                 or not isinstance(stage, EnhancesUint8)):
             return None
+        transform = None
+        if smooth is not None and isinstance(stage, PredictsTransform):
+            predict = getattr(stage, "predict_transform_uint8", None)
+            if predict is None:
+                return None
+            transform = smooth(0, lambda: predict(image))
         image = np.ascontiguousarray(image)
         out = np.empty_like(image)
 
@@ -131,11 +150,16 @@ class Enhancer:
             band.clamp_(0.0, 1.0).mul_(255.0).add_(0.5)  # the cast below floors, as to_uint8
             cv2.merge([plane.numpy().astype(np.uint8) for plane in band], dst=out[start:stop])
 
-        stage.enhance_uint8(image[None], finish)
+        if transform is None:
+            stage.enhance_uint8(image[None], finish)
+        else:
+            stage.enhance_uint8(image[None], finish, transform=transform)
         return out
 
-    def process(self, x: torch.Tensor) -> torch.Tensor:
+    def process(self, x: torch.Tensor, smooth: Smooth | None = None) -> torch.Tensor:
         """Run the chain on ``(N, 3, H, W)`` in [0, 1]; returns float32 [0, 1] on the CPU.
+
+        ``smooth``: see :meth:`enhance_frame`.
 
         Raises:
             EganError: a stage returned the wrong shape or non-finite values.
@@ -144,8 +168,8 @@ class Enhancer:
         if self.strength == 0:
             return x.clamp(0.0, 1.0).cpu()
         with torch.no_grad():
-            for name, stage in zip(self.names, self.stages, strict=True):
-                y = self._run_stage(stage, x)
+            for index, (name, stage) in enumerate(zip(self.names, self.stages, strict=True)):
+                y = self._run_stage(stage, x, index, smooth)
                 if y.shape != x.shape:
                     raise EganError(f"enhancer '{name}' returned shape {tuple(y.shape)} "
                                     f"for an input of shape {tuple(x.shape)}")
@@ -165,7 +189,10 @@ class Enhancer:
         return x.cpu()
 
     @staticmethod
-    def _run_stage(stage: Stage, x: torch.Tensor) -> torch.Tensor:
+    def _run_stage(stage: Stage, x: torch.Tensor, index: int = 0, smooth: Smooth | None = None
+                   ) -> torch.Tensor:
+        if smooth is not None and isinstance(stage, PredictsTransform):  # whole frame: one transform
+            return stage.apply_transform(x, smooth(index, lambda: stage.predict_transform(x)))
         if not hasattr(stage, "tile"):
             return stage(x)
         tile = resolve_tile(stage.tile, x.shape[-2], x.shape[-1])

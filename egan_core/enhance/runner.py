@@ -26,8 +26,8 @@ from egan_core.distributed import gather_objects, rank_and_world
 from egan_core.enhance.files import Job, Plan
 from egan_core.enhance.io import read_image, to_uint8, write_image
 from egan_core.enhance.pipeline import Enhancer
-from egan_core.enhance.video import enhance_video
 from egan_core.errors import EganError, first_line
+from egan_core.video.enhance import VideoOptions, enhance_video
 
 T = TypeVar("T")
 
@@ -127,7 +127,8 @@ def gather_reports(report: Report) -> Report:
 def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
              on_done: Callable[[int], None] | None = None,
              on_error: Callable[[str, str], None] | None = None,
-             report: Report | None = None) -> Report:
+             report: Report | None = None, video: VideoOptions | None = None,
+             on_frame: Callable[[Job, int, int | None], None] | None = None) -> Report:
     """Enhance every job's source into its target.
 
     Images of the same size that follow each other are enhanced together, up to
@@ -136,16 +137,20 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
     Args:
         enhancer: the pipeline to run.
         jobs: inputs and targets (see :func:`egan_core.enhance.files.plan_jobs`).
-        batch_size: most images per forward pass (also frames per pass in videos).
+        batch_size: most images per forward pass (video frames go one at a time).
         on_done: called with the number of jobs finished (written or failed).
         on_error: called with ``(input, reason)`` for each failure, as it happens.
         report: filled in as the jobs finish (so a caller keeps partial results even if
             this raises); a new one by default.
+        video: how videos are written (defaults of :class:`VideoOptions` when None).
+        on_frame: called with ``(job, frames written, frames expected or None)`` as a
+            video goes.
 
     Any exception a file causes (reading, enhancing, writing) fails that file alone.
     """
     report = Report() if report is None else report
-    JobRunner(enhancer, max(1, batch_size), report, on_done, on_error).run(jobs)
+    JobRunner(enhancer, max(1, batch_size), report, on_done, on_error, video or VideoOptions(),
+              on_frame).run(jobs)
     return report
 
 
@@ -155,8 +160,11 @@ class JobRunner:
 
     def __init__(self, enhancer: Enhancer, batch_size: int, report: Report,
                  on_done: Callable[[int], None] | None,
-                 on_error: Callable[[str, str], None] | None) -> None:
+                 on_error: Callable[[str, str], None] | None, video: VideoOptions,
+                 on_frame: Callable[[Job, int, int | None], None] | None) -> None:
         self.enhancer = enhancer
+        self.video_options = video
+        self.on_frame = on_frame
         self.batch_size = batch_size
         self.report = report
         self.on_done = on_done
@@ -213,9 +221,13 @@ class JobRunner:
         self.group.append((job, image))
 
     def video(self, job: Job) -> None:
-        """Enhance one video, frame batch by frame batch."""
+        """Enhance one video (Ctrl-C stops everything: :class:`VideoInterrupted` goes up)."""
+        on_frame = self.on_frame
         try:
-            enhance_video(self.enhancer, job.source, job.target, self.batch_size)
+            opts = self.video_options
+            enhance_video(self.enhancer, job.source, job.target, temporal=opts.temporal,
+                          crf=opts.crf, preset=opts.preset,
+                          on_frame=None if on_frame is None else (lambda n, total: on_frame(job, n, total)))
             self.report.written.append(job.target)
         except EganError as exc:
             self.fail(job, str(exc))

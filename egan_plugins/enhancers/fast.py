@@ -9,6 +9,7 @@ import torch
 
 from egan_core.errors import UsageError
 from egan_core.model_loading import load_generator
+from egan_core.threads import on_serial_thread
 from egan_core.weights import checkpoint_or_shipped
 from egan_plugins.shipped import FAST_MODEL
 
@@ -40,15 +41,37 @@ class FastRunner:
                 return self.model.enhance(x)
             return self.model.enhance_banded(x)
 
-    def enhance_uint8(self, image: np.ndarray, finish: Callable[[int, int, int, torch.Tensor], None]) -> None:
+    def predict_transform(self, x: torch.Tensor) -> torch.Tensor:
+        """The coefficient grid of ``(N, 3, H, W)`` in [0, 1] (what video smooths over time)."""
+        with torch.no_grad():
+            return self.model.grid(x.to(self.device, torch.float32))
+
+    def apply_transform(self, x: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
+        """Enhance ``x`` with the coefficient grid ``transform`` (see :meth:`predict_transform`)."""
+        with torch.no_grad():
+            x = x.to(self.device, torch.float32)
+            if self.device.type != "cpu":
+                return self.model.enhance(x, transform)
+            return self.model.enhance_banded(x, transform)
+
+    def predict_transform_uint8(self, image: np.ndarray) -> torch.Tensor:
+        """The coefficient grid of one ``(H, W, 3)`` uint8 frame (CPU), computed on the thread
+        :meth:`enhance_uint8` runs on (one intra-op thread, as the rest of the frame's work)."""
+        out: list[torch.Tensor] = []
+        on_serial_thread(lambda: out.append(self.model.grid_uint8(image)))
+        return out[0]
+
+    def enhance_uint8(self, image: np.ndarray, finish: Callable[[int, int, int, torch.Tensor], None],
+                      transform: torch.Tensor | None = None) -> None:
         """Enhance an ``(N, H, W, 3)`` uint8 array (CPU) band by band, without float copies of it.
 
         The pipeline's path for uint8 arrays (:class:`~egan_core.enhance.pipeline.Enhancer`):
         ``finish(n, start, stop, band)`` gets rows ``start:stop`` of image ``n`` as
         ``(3, rows, W)`` float32, not clipped, in a buffer it may change; see
-        ``FastGridNet.enhance_uint8``.
+        ``FastGridNet.enhance_uint8``. ``transform``: the grid to apply (one per image), as
+        :meth:`predict_transform` gives it; None predicts it.
         """
-        self.model.enhance_uint8(image, finish)
+        self.model.enhance_uint8(image, finish, transform)
 
 def fast_enhancer(checkpoint: str | None = None, device: torch.device | None = None) -> FastRunner:
     """Enhance with the distilled real-time model (far faster than ``gan``; see docs/benchmarks.md).

@@ -12,7 +12,7 @@ from typing import Literal
 
 import torch
 
-from egan_core.enhance.generator_runner import GeneratorRunner
+from egan_core.enhance.generator_runner import GeneratorRunner, TransformRunner
 from egan_core.errors import UsageError
 from egan_core.model_loading import load_generator
 from egan_core.weights import checkpoint_or_shipped
@@ -26,7 +26,7 @@ def zero_dce_pp_enhancer(checkpoint: str | None = None, scale_factor: int = 12,
                          precision: Literal["auto", "fp32", "bf16"] = "auto", tile: int | None = None,
                          device: torch.device | None = None,
                          backend: Literal["auto", "eager", "channels_last", "fused", "winograd", "compile",
-                                          "onnxruntime"] = "auto") -> GeneratorRunner:
+                                          "onnxruntime"] = "auto") -> TransformRunner:
     """Enhance with Zero-DCE++ (10,561 parameters; curves estimated on a downscaled copy).
 
     Args:
@@ -44,7 +44,7 @@ def zero_dce_pp_enhancer(checkpoint: str | None = None, scale_factor: int = 12,
         raise UsageError(f"enhancer 'zero_dce_pp' needs a zero_dce_pp generator, got "
                          f"{type(generator).__name__}; use enhancer 'gan' for other generators")
     generator.scale_factor = scale_factor
-    return GeneratorRunner(generator, device or torch.device("cpu"), precision=precision, tile=tile,
+    return TransformRunner(generator, device or torch.device("cpu"), precision=precision, tile=tile,
                            backend=backend)
 
 

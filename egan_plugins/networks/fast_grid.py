@@ -176,9 +176,12 @@ class FastGridNet(nn.Module):
         tone = torch.addcmul(coef[:, 6:7], coef[:, 7:8], lum) * lum
         return torch.addcmul(coef[:, 3:6], coef[:, 0:3], x) + tone
 
-    def enhance(self, x: torch.Tensor) -> torch.Tensor:
-        """Enhance ``(N, 3, H, W)`` in [0, 1] -> [0, 1] (not clipped), differentiable."""
-        grid = self.grid(x)
+    def enhance(self, x: torch.Tensor, grid: torch.Tensor | None = None) -> torch.Tensor:
+        """Enhance ``(N, 3, H, W)`` in [0, 1] -> [0, 1] (not clipped), differentiable.
+
+        ``grid``: coefficients to apply instead of :meth:`grid`'s (video smooths them over time).
+        """
+        grid = self.grid(x) if grid is None else grid
         if torch.is_grad_enabled() and not torch.jit.is_tracing():
             rows = interpolation_matrix(x.shape[-2], grid.shape[-2], x.device)
             cols = interpolation_matrix(x.shape[-1], grid.shape[-1], x.device)
@@ -188,7 +191,7 @@ class FastGridNet(nn.Module):
         return self._transform(x, coef, self.luma)
 
     @torch.no_grad()
-    def enhance_banded(self, x: torch.Tensor) -> torch.Tensor:
+    def enhance_banded(self, x: torch.Tensor, grid: torch.Tensor | None = None) -> torch.Tensor:
         """:meth:`enhance` for inference, in bands of rows on one intra-op thread (:meth:`_bands`).
 
         The output has the input's layout (channels-last views stay channels-last). The
@@ -197,11 +200,12 @@ class FastGridNet(nn.Module):
         with serial_if_small(0):
             if (torch.jit.is_tracing() or x.shape[-1] * x.shape[-2] <= BAND_PIXELS
                     or x.dtype != torch.float32):
-                return self.enhance(x)
+                return self.enhance(x, grid)
+            grid = self.grid(x) if grid is None else grid
             out = torch.empty_like(x)
             last = x.permute(0, 2, 3, 1).is_contiguous() and x.device.type == "cpu"
             if not last:
-                self._bands(self.grid(x), x.shape[-2:], lambda n, a, b, buf: x[n, :, a:b],
+                self._bands(grid, x.shape[-2:], lambda n, a, b, buf: x[n, :, a:b],
                             lambda *_: None, out)
                 return out
             # channels-last views of HxWx3 arrays: bands are split and merged with OpenCV
@@ -215,11 +219,22 @@ class FastGridNet(nn.Module):
             def merge(n: int, start: int, stop: int, band: torch.Tensor) -> None:
                 cv2.merge([plane.numpy() for plane in band], dst=dst[n, start:stop])
 
-            self._bands(self.grid(x), x.shape[-2:], load, merge)
+            self._bands(grid, x.shape[-2:], load, merge)
             return out
 
     @torch.no_grad()
-    def enhance_uint8(self, image: np.ndarray, finish: Consumer) -> None:
+    def grid_uint8(self, image: np.ndarray) -> torch.Tensor:
+        """:meth:`grid` of one ``(H, W, 3)`` uint8 image, as :meth:`enhance_uint8` computes it."""
+        h, w = image.shape[:2]
+        if h * w <= BAND_PIXELS:
+            x = torch.from_numpy(image.astype(np.float32)).div_(255)
+            return self.grid(x.permute(2, 0, 1)[None])
+        if h * w <= FLOAT_COPY_PIXELS:
+            return self.coefficients(self.low_res_float(image))
+        return self.coefficients(self.low_res_uint8(image[None]))
+
+    @torch.no_grad()
+    def enhance_uint8(self, image: np.ndarray, finish: Consumer, grid: torch.Tensor | None = None) -> None:
         """:meth:`enhance_banded` of an ``(N, H, W, 3)`` uint8 array (read as ``uint8 / 255``).
 
         ``finish(n, start, stop, band)`` receives rows ``start:stop`` of image ``n``
@@ -231,21 +246,20 @@ class FastGridNet(nn.Module):
         """
         def run() -> None:
             for n in range(image.shape[0]):
-                self._enhance_one_uint8(image[n], lambda _, a, b, band, n=n: finish(n, a, b, band))
+                self._enhance_one_uint8(image[n], lambda _, a, b, band, n=n: finish(n, a, b, band),
+                                        None if grid is None else grid[n:n + 1])
 
         on_serial_thread(run)
 
-    def _enhance_one_uint8(self, image: np.ndarray, finish: Consumer) -> None:
+    def _enhance_one_uint8(self, image: np.ndarray, finish: Consumer, grid: torch.Tensor | None) -> None:
         """:meth:`enhance_uint8` of one ``(H, W, 3)`` image (``finish`` gets ``n = 0``)."""
         h, w = image.shape[:2]
         if h * w <= BAND_PIXELS:  # one band: the whole-frame pass
             x = torch.from_numpy(image.astype(np.float32)).div_(255)
-            finish(0, 0, h, self.enhance(x.permute(2, 0, 1)[None])[0])
+            finish(0, 0, h, self.enhance(x.permute(2, 0, 1)[None], grid)[0])
             return
-        if h * w <= FLOAT_COPY_PIXELS:
-            grid = self.coefficients(self.low_res_float(image))
-        else:
-            grid = self.coefficients(self.low_res_uint8(image[None]))
+        if grid is None:
+            grid = self.grid_uint8(image)
 
         def load(_: int, start: int, stop: int, buf: torch.Tensor) -> torch.Tensor:
             for c, plane in enumerate(cv2.split(image[start:stop])):

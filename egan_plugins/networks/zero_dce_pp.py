@@ -81,17 +81,30 @@ class ZeroDCEPlusPlus(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``(N, 3, H, W)`` in [0, 1] -> (enhanced, not clipped; ``{"curves": (N, 3, H, W)}``)."""
+        curves = self._full_size(self.predict_transform(image), image)
+        return apply_curves(image, curves), {"curves": curves}
+
+    def predict_transform(self, image: torch.Tensor) -> torch.Tensor:
+        """The curve maps at the estimation's resolution (``scale_factor`` times smaller):
+        what video smooths over time."""
         s = self.scale_factor
         if s == 1:
-            curves = self._curves(image)
-            return apply_curves(image, curves), {"curves": curves}
+            return self._curves(image)
         height, width = image.shape[-2], image.shape[-1]
         dh, dw = (s - height % s) % s, (s - width % s) % s
         x = F.pad(image, [0, dw, 0, dh], mode="replicate")
-        small = F.interpolate(x, scale_factor=1 / s, mode="bilinear", align_corners=False)
-        curves = F.interpolate(self._curves(small), scale_factor=s, mode="bilinear", align_corners=True)
-        curves = curves[:, :, :height, :width]
-        return apply_curves(image, curves), {"curves": curves}
+        return self._curves(F.interpolate(x, scale_factor=1 / s, mode="bilinear", align_corners=False))
+
+    def apply_transform(self, image: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
+        """Enhance ``image`` with curve maps from :meth:`predict_transform` (not clipped)."""
+        return apply_curves(image, self._full_size(curves, image))
+
+    def _full_size(self, curves: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        if self.scale_factor == 1:
+            return curves
+        height, width = image.shape[-2], image.shape[-1]
+        up = F.interpolate(curves, scale_factor=self.scale_factor, mode="bilinear", align_corners=True)
+        return up[:, :, :height, :width]
 
     @classmethod
     def from_foreign_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> ZeroDCEPlusPlus:

@@ -26,6 +26,7 @@ from PIL import Image
 
 from egan_core.scenes import dark_scene
 from egan_core.testing import save_tiny_checkpoint
+from egan_core.video.synthetic import frames, write_clip
 
 BLOCK_TIMEOUT_S = 180
 API_PAGE = md.DOCS / "api.md"
@@ -65,7 +66,7 @@ def machine_paths(name: str, code: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def sandbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What every block finds in its folder: dark photos and small egan checkpoints."""
+    """What every block finds in its folder: dark photos, a night clip, small egan checkpoints."""
     root = tmp_path_factory.mktemp("docs-sandbox")
     Image.fromarray(dark_scene(320, 240, seed=0)).save(root / "photo.jpg")
     # names differ across the folders, so enhancing both into one folder is fine
@@ -75,6 +76,7 @@ def sandbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         Image.fromarray(dark_scene(240, 320, seed=seed + 1)).save(root / folder / f"{names[1]}.png")
     for seed, name in enumerate(("model.pt", "a.pt", "b.pt")):
         save_tiny_checkpoint(root / name, seed=seed)
+    write_clip(root / "night.mp4", frames(24, 240, 320, noise=0.015), audio=True)
     return root
 
 
@@ -162,7 +164,7 @@ def test_not_run_markers_sit_right_above_a_fence() -> None:
 
 def test_sandbox_holds_what_the_convention_promises(sandbox: Path) -> None:
     names = {path.relative_to(sandbox).as_posix() for path in sandbox.rglob("*")}
-    assert {"photo.jpg", "model.pt", "a.pt", "b.pt", "my_dark_photos", "photos"} <= names
+    assert {"photo.jpg", "night.mp4", "model.pt", "a.pt", "b.pt", "my_dark_photos", "photos"} <= names
     for folder in ("my_dark_photos", "photos"):
         photos = sorted((sandbox / folder).iterdir())
         assert sorted(p.suffix for p in photos) == [".jpg", ".png"]

@@ -31,11 +31,15 @@ from egan_core.demo import (
     load,
     read_upload,
     run_batch,
+    run_video,
+    write_sample_clip,
     write_samples,
 )
 from egan_core.errors import InputError
+from egan_core.video.io import Frame, VideoReader
 
 GAN = Choice("gan", ("gan",))
+FAST = Choice("fast", ("fast",))
 #: Debian's packages chromium and chromium-driver (Ubuntu names the browser chromium-browser).
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -61,6 +65,12 @@ def _model(checkpoint: str | None = None, device: object = None) -> object:
 def scene() -> np.ndarray:
     """A 640x480 dark night street (mean around 15/255)."""
     return dark_scene(640, 480, seed=0)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's sample clip: 3 s of a dark street at 320x240 and 25 fps, with audio."""
+    return write_sample_clip(tmp_path_factory.mktemp("clip"))
 
 
 # ---- the app's functions -------------------------------------------------------------------
@@ -142,6 +152,86 @@ def test_samples_are_small_dark_jpegs(tmp_path: Path) -> None:
         assert path.suffix == ".jpg" and path.stat().st_size < 150_000
         with Image.open(path) as im:
             assert im.size == (640, 427) and np.asarray(im).mean() < 40
+
+
+def test_the_sample_clip_is_a_short_dark_clip_with_audio(clip: Path) -> None:
+    with VideoReader(clip) as reader:
+        info = reader.info
+        first = next(i for i in reader.items() if isinstance(i, Frame)).image
+    assert (info.width, info.height, info.rate, info.audio) == (320, 240, 25, 1)
+    assert info.expected_frames == 75 and info.duration == pytest.approx(3.0)
+    assert first.mean() < 40
+
+
+def test_run_video_writes_a_browser_playable_mp4_and_a_still(tmp_path: Path, clip: Path) -> None:
+    import av
+
+    seen: list[tuple[int, int | None]] = []
+    done = run_video(clip, FAST, 1.0, tmp_path / "out", on_frame=lambda n, total: seen.append((n, total)))
+    assert done.video == tmp_path / "out" / "night_street_fast.mp4"
+    with av.open(str(done.video)) as result:
+        video = result.streams.video[0]
+        assert "mp4" in result.format.name and len(result.streams.audio) == 1
+        assert (video.codec_context.name, video.codec_context.pix_fmt) == ("h264", "yuv420p")
+        assert sum(1 for _ in result.decode(video=0)) == 75
+    assert seen[-1] == (75, 75)
+    with Image.open(done.still) as still:
+        assert still.format == "PNG" and still.size == (640, 240)
+        pixels = np.asarray(still.convert("RGB"))
+    assert pixels[:, 320:].mean() > 3 * pixels[:, :320].mean()  # input left, enhanced right
+    assert done.caption.startswith("night_street.mp4 (320x240, 75 frames at 25 fps, 3.0 s): enhanced in ")
+    assert done.caption.endswith(", audio kept")
+
+
+def test_run_video_refuses_a_long_clip_before_loading_or_writing(tmp_path: Path, clip: Path) -> None:
+    out = tmp_path / "out"
+    unknown = Choice("nothing", ("no_such_enhancer",))  # loading it would fail: it is never loaded
+    with pytest.raises(InputError) as err:
+        run_video(clip, unknown, 1.0, out, max_seconds=0.5)
+    assert str(err.value) == ("'night_street.mp4': it lasts 3.0 s; the demo takes clips up to 0.5 s; "
+                              "use `egan enhance night_street.mp4 --out out/` for longer ones")
+    assert not out.exists()
+
+
+def test_run_video_refuses_a_text_file_named_mp4(tmp_path: Path) -> None:
+    fake = tmp_path / "0123abcd" / "holiday.mp4"
+    fake.parent.mkdir()
+    fake.write_text("not a video")
+    with pytest.raises(InputError) as err:
+        run_video(fake, FAST, 1.0, tmp_path / "out")
+    message = str(err.value)
+    assert message.startswith("'holiday.mp4': not a video FFmpeg can read (")
+    assert "\n" not in message and "0123abcd" not in message  # one line, the name the user knows
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_page_has_a_video_tab_that_enhances_a_clip(tmp_path: Path, clip: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    gr = pytest.importorskip("gradio")
+    from egan_core.demo_page import build_app
+
+    app = build_app(gr, list_choices(), tmp_path, [], "cpu", clip=clip)  # built, not served
+    by_id = {b.elem_id: b for b in app.blocks.values() if getattr(b, "elem_id", None)}
+    assert {"egan-photos-tab", "egan-video-tab", "egan-clip-sample", "egan-clip-run", "egan-clip-still",
+            "egan-photos", "egan-run"} <= set(by_id)
+    assert by_id["egan-clip-enhancer"].value == "fast"  # the default model is too slow for video
+
+    def handler(elem_id: str) -> object:
+        (fn,) = [f.fn for f in app.fns.values() if by_id[elem_id] in f.outputs]
+        return fn
+
+    assert handler("egan-clip")() == str(clip)  # "Use the sample clip"
+    video, still, text = handler("egan-clip-out")(str(clip), "fast", 0.5)
+    assert Path(video).name == "night_street_fast.mp4" and Path(still).suffix == ".png"
+    assert Path(video).parent.parent == tmp_path / "results"
+    assert "**fast** at strength 0.5: night_street.mp4 (320x240, 75 frames" in text
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("hello")
+    with pytest.raises(gr.Error) as err:
+        handler("egan-clip-out")(str(fake), "fast", 1.0)
+    assert err.value.message.startswith("'notes.mp4': not a video FFmpeg can read")
 
 
 # ---- the command line without the extra -----------------------------------------------------

@@ -1,0 +1,314 @@
+"""Enhance a video file: decode, enhance and encode on three threads with bounded queues.
+
+The reading thread decodes frames (and collects the audio packets) ahead of the
+enhancement, the calling thread enhances, and the writing thread runs the temporal blend
+and the encoder; queues of a few frames between them keep memory flat however long the
+video is. The output appears under its final name only when complete. A video damaged
+part way, or a run stopped with Ctrl-C, still gives its frames so far: they are finished
+into ``NAME.partial.EXT`` next to the final name (a playable file), and the error names it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+
+from egan_core.contracts import PredictsTransform
+from egan_core.errors import CheckpointError, EganError, InputError, UsageError, first_line
+from egan_core.fileio import publish
+from egan_core.video.io import (
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    PRESETS,
+    Frame,
+    VideoReader,
+    VideoWriter,
+    clock,
+    output_container,
+)
+from egan_core.video.temporal import (
+    DEFAULT_TEMPORAL,
+    GENERATED_DETAIL,
+    CutDetector,
+    FlowBlender,
+    TransformSmoother,
+    small_gray,
+)
+
+if TYPE_CHECKING:  # an annotation only: the egan_core.enhance package imports this module
+    from egan_core.enhance.pipeline import Enhancer
+
+#: Frames waiting between two threads (each queue): enough to even out their speeds.
+QUEUE_FRAMES = 4
+_END = object()
+
+
+class VideoInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a video; the message says what became of the frames done."""
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How videos are written (``egan enhance --temporal/--crf/--preset``)."""
+
+    temporal: float = DEFAULT_TEMPORAL
+    crf: int = DEFAULT_CRF
+    preset: str = DEFAULT_PRESET
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.temporal, (int, float)) and 0.0 <= self.temporal < 1.0):
+            raise UsageError(f"temporal must be from 0 to below 1, got {self.temporal!r}")
+        if not (isinstance(self.crf, int) and 0 <= self.crf <= 51):
+            raise UsageError(f"crf must be an integer from 0 to 51, got {self.crf!r}")
+        if self.preset not in PRESETS:
+            raise UsageError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
+
+
+@dataclass
+class VideoReport:
+    """What :func:`enhance_video` wrote."""
+
+    target: Path
+    frames: int
+    seconds: float  # time of the last frame written
+    audio_streams: int
+    padded: bool  # odd width or height: the last row/column was repeated
+    elapsed: float  # wall-clock seconds
+
+    @property
+    def fps(self) -> float:
+        """Frames per second, end to end."""
+        return self.frames / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def partial_name(target: Path) -> Path:
+    """Where the frames of an unfinished video go: ``clip.mp4`` -> ``clip.partial.mp4``."""
+    return target.with_name(f"{target.stem}.partial{target.suffix}")
+
+
+class _Worker(threading.Thread):
+    """A thread that keeps its exception for the caller and sets ``stop`` when it dies of one."""
+
+    def __init__(self, name: str, run: Callable[[], None], stop: threading.Event) -> None:
+        super().__init__(name=name, daemon=True)
+        self._run = run
+        self.stop = stop
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            self.error = exc
+            self.stop.set()
+
+
+def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put ``item`` unless ``stop`` is set first; whether it was put."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def enhance_video(enhancer: Enhancer, source: str | Path, target: str | Path, *,
+                  temporal: float = DEFAULT_TEMPORAL, crf: int = DEFAULT_CRF,
+                  preset: str = DEFAULT_PRESET,
+                  on_frame: Callable[[int, int | None], None] | None = None) -> VideoReport:
+    """Enhance every frame of ``source`` into ``target`` (its ending picks the container).
+
+    Args:
+        enhancer: the pipeline (:func:`egan_core.load_enhancer`).
+        temporal: strength of the temporal stability passes in [0, 1): 0 enhances every
+            frame alone; see :mod:`egan_core.video.temporal`.
+        crf: H.264 constant rate factor (lower: better and bigger; 18 is visually lossless).
+        preset: x264 speed preset (``ultrafast``, the default, costs half the CPU of ``superfast``).
+        on_frame: called with (frames written, frames expected or None) after each frame.
+
+    Returns:
+        What was written.
+
+    Raises:
+        InputError: ``source`` is not a readable video, or is damaged part way (the frames
+            before the damage are in :func:`partial_name`, and the message says so).
+        UsageError: a bad ``temporal``, ``crf``, ``preset`` or output ending.
+        VideoInterrupted: Ctrl-C; the frames so far are in :func:`partial_name`.
+    """
+    VideoOptions(temporal, crf, preset)  # checks them
+    source, target = Path(source), Path(target)
+    output_container(target, target.suffix)  # an unwritable ending fails before any folder is made
+    started = time.perf_counter()
+    reader = VideoReader(source)
+    try:
+        return _Run(enhancer, reader, target, float(temporal), crf, preset, on_frame, started).run()
+    finally:
+        reader.close()
+
+
+class _Run:
+    """One :func:`enhance_video` call: its threads, queues and temporary file."""
+
+    def __init__(self, enhancer: Enhancer, reader: VideoReader, target: Path, temporal: float,
+                 crf: int, preset: str, on_frame: Callable[[int, int | None], None] | None,
+                 started: float) -> None:
+        self.enhancer, self.reader, self.target = enhancer, reader, target
+        self.on_frame = on_frame
+        self.started = started
+        self.stop = threading.Event()
+        self.decoded: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
+        self.enhanced: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
+        self.smoother = TransformSmoother(temporal) if temporal > 0 else None
+        self.cuts = CutDetector()
+        self.transforms = all(isinstance(stage, PredictsTransform) for stage in enhancer.stages)
+        self.blender = FlowBlender(temporal, keep_detail=0.0 if self.transforms else GENERATED_DETAIL)
+        self.temporal = temporal
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
+                                       dir=target.parent)
+            os.close(fd)
+        except OSError as exc:
+            raise CheckpointError(f"cannot write '{target}': {exc.strerror or exc}") from exc
+        self.tmp = Path(tmp)
+        try:
+            self.writer = VideoWriter(self.tmp, reader, container=target.suffix, crf=crf, preset=preset)
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            raise
+        self.written = 0
+        self.last_time = 0.0
+
+    def run(self) -> VideoReport:
+        if not self.transforms:
+            return self._run_threads()
+        # with a model as light as fast's, the three threads keep the cores busy, and
+        # OpenCV splitting each call across its own threads only adds its overhead
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            return self._run_threads()
+        finally:
+            cv2.setNumThreads(threads)
+
+    def _run_threads(self) -> VideoReport:
+        reading = _Worker("egan-video-read", self._read, self.stop)
+        writing = _Worker("egan-video-write", self._write, self.stop)
+        reading.start()
+        writing.start()
+        failure: BaseException | None = None
+        try:
+            self._enhance()
+        except BaseException as exc:
+            failure = exc
+        while writing.is_alive():  # the writer finishes the frames it was handed, then stops
+            try:
+                self.enhanced.put(_END, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        writing.join()
+        self.stop.set()
+        reading.join()
+        failure = failure or writing.error
+        if failure is None:
+            return self._finish()
+        return self._fail(failure)
+
+    def _read(self) -> None:
+        try:
+            for item in self.reader.items():
+                if not _put(self.decoded, item, self.stop):
+                    return
+        except BaseException as exc:
+            _put(self.decoded, exc, self.stop)
+            return
+        _put(self.decoded, _END, self.stop)
+
+    def _enhance(self) -> None:
+        """Enhance what the reader decodes (this thread), hand it to the writer."""
+        while not self.stop.is_set():
+            try:
+                item = self.decoded.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if not isinstance(item, Frame):  # an audio packet: to the writer, in file order
+                if not _put(self.enhanced, item, self.stop):
+                    return
+                continue
+            gray = small_gray(item.image, luma=item.luma)
+            cut = self.cuts(gray)
+            if cut and self.smoother is not None:
+                self.smoother.reset()
+            out = self.enhancer.enhance_frame(item.image, self.smoother)
+            if not _put(self.enhanced, (item, out, gray, cut), self.stop):
+                return
+
+    def _write(self) -> None:
+        """Blend and encode (the writing thread)."""
+        blend = self.blender if self.temporal > 0 else None
+        while True:
+            item = self.enhanced.get()
+            if item is _END:
+                return
+            if not isinstance(item, tuple):
+                self.writer.write_audio(item)
+                continue
+            frame, out, gray, cut = item
+            self.writer.write(frame, out, blend=None if blend is None else
+                              (lambda planes, g=gray, c=cut: blend(planes, g, c)))
+            self.written += 1
+            self.last_time = frame.time
+            if self.on_frame is not None:
+                self.on_frame(self.written, self.reader.info.expected_frames)
+
+    def _close_writer(self) -> BaseException | None:
+        try:
+            self.writer.close()
+        except BaseException as exc:
+            return exc
+        return None
+
+    def _finish(self) -> VideoReport:
+        error = self._close_writer()
+        if error is not None:
+            self.tmp.unlink(missing_ok=True)
+            raise EganError(f"cannot finish '{self.target}': {first_line(error)}") from error
+        publish(self.tmp, self.target)
+        return VideoReport(self.target, self.written, self.last_time, len(self.writer.audio_out),
+                           self.writer.padded, time.perf_counter() - self.started)
+
+    def _fail(self, failure: BaseException) -> VideoReport:
+        """Keep the frames done in the partial file (or remove it), then raise what happened."""
+        error = self._close_writer()
+        kept = None
+        if self.written and error is None:
+            kept = partial_name(self.target)
+            publish(self.tmp, kept)
+        else:
+            self.tmp.unlink(missing_ok=True)
+        done = (f"the first {self.written} frames ({clock(self.last_time)}) are in '{kept}'"
+                if kept else "no frames were written")
+        if isinstance(failure, KeyboardInterrupt):
+            raise VideoInterrupted(f"interrupted: '{self.target}' not finished; {done}") from failure
+        if isinstance(failure, InputError):
+            raise InputError(f"{failure}; {done}") from failure
+        if isinstance(failure, EganError):
+            raise type(failure)(f"{failure}; {done}") from failure
+        raise EganError(f"'{self.reader.path}': {first_line(failure)}; {done}") from failure
+
