@@ -11,6 +11,8 @@ numpy and PIL (OpenCV only for 16-bit colour).
 from __future__ import annotations
 
 import re
+import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,13 +108,17 @@ def read_raw(path: str | Path) -> tuple[np.ndarray, int]:
     if path.stat().st_size == 0:
         raise InputError(f"'{path}': the file is empty (0 bytes)")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings(record=True) as caught, Image.open(path) as im:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
             deep = _is_rgb16(im)  # before anything loads the pixels, which drops im.tile
             orientation = exif_orientation(im)
             if deep:
-                return _read_rgb16(path), orientation
-            im.load()
-            return pil_to_float(im), orientation
+                pixels = _read_rgb16(path)
+            else:
+                im.load()
+                pixels = pil_to_float(im)
+        _pass_on(caught, path)
+        return pixels, orientation
     except Image.DecompressionBombError as exc:
         raise InputError(f"'{path}': refused as a possible decompression bomb ({exc})") from exc
     except UnidentifiedImageError as exc:
@@ -125,6 +131,19 @@ def read_raw(path: str | Path) -> tuple[np.ndarray, int]:
         first = (str(exc).splitlines() or [""])[0][:160]
         raise InputError(f"'{path}': corrupt or unsupported image ({type(exc).__name__}: {first})"
                          ) from exc
+
+
+def _pass_on(caught: list[warnings.WarningMessage], path: Path) -> None:
+    """Re-issue what reading ``path`` warned of, Pillow's decompression-bomb warning as one
+    line of egan's own (Pillow's names no file and reads as an attack)."""
+    for w in caught:
+        if issubclass(w.category, Image.DecompressionBombWarning):
+            limit = (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+            print(f"notice: '{path}' is larger than {limit:.0f} MP, where Pillow warns of "
+                  f"decompression bombs; read anyway (refused from {2 * limit:.0f} MP)",
+                  file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def read_image(path: str | Path) -> np.ndarray:

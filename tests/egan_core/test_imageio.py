@@ -149,3 +149,21 @@ def test_training_reads_honour_exif(tmp_path: Path) -> None:
         item = dataset[i]
         assert torch.allclose((item["input"] + 1) / 2, expected, atol=1e-5)
         assert torch.allclose((item["normal"] + 1) / 2, expected, atol=1e-5)
+
+
+def test_pillows_decompression_bomb_warning_becomes_one_line_of_egans(tmp_path: Path) -> None:
+    """Between Pillow's pixel limit and twice it Pillow only warns, in its own words and
+    without the file's name; egan says it in one line naming the file, and reads the image.
+    The limit is lowered here (in a subprocess) so that a small image crosses it."""
+    path = tmp_path / "huge.png"
+    Image.fromarray(_stored(height=60, width=60)).save(path)
+    code = ("import warnings; warnings.simplefilter('default')\n"
+            "from PIL import Image; Image.MAX_IMAGE_PIXELS = 2000\n"
+            "from egan_core.imageio import read_image\n"
+            f"print(read_image({str(path)!r}).shape)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "(60, 60, 3)"
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("notice: '") and "huge.png" in lines[0] and "decompression" in lines[0]
+    assert "DecompressionBombWarning" not in done.stderr
