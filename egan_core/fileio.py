@@ -29,12 +29,7 @@ def atomic_write(path: str | Path, write: Callable[[str], Any], *, suffix: str =
         CheckpointError: the folder is not writable or the disk is full.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise CheckpointError(_write_error(path, exc)) from exc
+    tmp = str(temporary_beside(path, suffix))
     try:
         write(tmp)
         publish(tmp, path, sync_folder=False)
@@ -70,6 +65,24 @@ def os_error_of(exc: BaseException) -> OSError | None:
 
 def _write_error(path: Path, exc: OSError) -> str:
     return f"cannot write '{path}': {exc.strerror or exc}; check free disk space and permissions"
+
+
+def temporary_beside(path: str | Path, suffix: str = "") -> Path:
+    """A new empty hidden file in ``path``'s folder (made if missing), to write ``path``
+    under before :func:`publish` renames it; ``suffix`` ends its name (writers that pick
+    the format by extension).
+
+    Raises:
+        CheckpointError: the folder cannot be made or written to.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise CheckpointError(_write_error(path, exc)) from exc
+    return Path(tmp)
 
 
 def publish(tmp: str | Path, path: str | Path, *, sync_folder: bool = True) -> Path:

@@ -10,9 +10,7 @@ into ``NAME.partial.EXT`` next to the final name (a playable file), and the erro
 
 from __future__ import annotations
 
-import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 import cv2
 
 from egan_core.contracts import PredictsTransform
-from egan_core.errors import CheckpointError, EganError, InputError, UsageError, first_line
-from egan_core.fileio import publish
+from egan_core.errors import EganError, InputError, UsageError, first_line
+from egan_core.fileio import publish, temporary_beside
 from egan_core.video.io import (
     DEFAULT_CRF,
     DEFAULT_PRESET,
-    PRESETS,
     Frame,
     VideoReader,
     VideoWriter,
+    check_encoding,
     clock,
     output_container,
 )
@@ -67,10 +65,7 @@ class VideoOptions:
     def __post_init__(self) -> None:
         if not (isinstance(self.temporal, (int, float)) and 0.0 <= self.temporal < 1.0):
             raise UsageError(f"temporal must be from 0 to below 1, got {self.temporal!r}")
-        if not (isinstance(self.crf, int) and 0 <= self.crf <= 51):
-            raise UsageError(f"crf must be an integer from 0 to 51, got {self.crf!r}")
-        if self.preset not in PRESETS:
-            raise UsageError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
+        check_encoding(self.crf, self.preset)
 
 
 @dataclass
@@ -174,14 +169,7 @@ class _Run:
         self.transforms = all(isinstance(stage, PredictsTransform) for stage in enhancer.stages)
         self.blender = FlowBlender(temporal, keep_detail=0.0 if self.transforms else GENERATED_DETAIL)
         self.temporal = temporal
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
-                                       dir=target.parent)
-            os.close(fd)
-        except OSError as exc:
-            raise CheckpointError(f"cannot write '{target}': {exc.strerror or exc}") from exc
-        self.tmp = Path(tmp)
+        self.tmp = temporary_beside(target, target.suffix)
         try:
             self.writer = VideoWriter(self.tmp, reader, container=target.suffix, crf=crf, preset=preset)
         except BaseException:
@@ -251,10 +239,12 @@ class _Run:
                 if not _put(self.enhanced, item, self.stop):
                     return
                 continue
-            gray = small_gray(item.image, luma=item.luma)
-            cut = self.cuts(gray)
-            if cut and self.smoother is not None:
-                self.smoother.reset()
+            gray, cut = None, False
+            if self.smoother is not None:  # the flow and the cuts serve the temporal passes alone
+                gray = small_gray(item.image, luma=item.luma)
+                cut = self.cuts(gray)
+                if cut:
+                    self.smoother.reset()
             out = self.enhancer.enhance_frame(item.image, self.smoother)
             if not _put(self.enhanced, (item, out, gray, cut), self.stop):
                 return

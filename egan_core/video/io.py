@@ -70,6 +70,18 @@ def clock(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{sec:05.2f}"
 
 
+def check_encoding(crf: int, preset: str) -> None:
+    """Refuse a ``crf`` or ``preset`` x264 would not take, before any work.
+
+    Raises:
+        UsageError: naming the value and what is accepted.
+    """
+    if not (isinstance(crf, int) and 0 <= crf <= 51):
+        raise UsageError(f"crf must be an integer from 0 to 51, got {crf!r}")
+    if preset not in PRESETS:
+        raise UsageError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
+
+
 def output_container(source: Path, chosen: str | None = None) -> str:
     """The ending of ``source``'s output: ``chosen``, else its own where egan can write it, else .mp4."""
     if chosen is not None:
@@ -325,10 +337,7 @@ class VideoWriter:
     def __init__(self, path: str | Path, reader: VideoReader, *, container: str | None = None,
                  crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, audio: bool = True) -> None:
         av = _av()
-        if preset not in PRESETS:
-            raise UsageError(f"unknown preset '{preset}'; use one of {', '.join(PRESETS)}")
-        if not 0 <= crf <= 51:
-            raise UsageError(f"crf must be from 0 to 51, got {crf}")
+        check_encoding(crf, preset)
         self.path = Path(path)
         ext = (container or self.path.suffix).lower()
         if ext not in CONTAINERS:
