@@ -9,7 +9,7 @@ author can see in one place what egan will call. docs/architecture.md lists the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -125,6 +125,25 @@ class EnhancesUint8(Protocol):
 
     def enhance_uint8(self, image: np.ndarray,
                       finish: Callable[[int, int, int, torch.Tensor], None]) -> None: ...
+
+
+@runtime_checkable
+class EnhancesYcc(Protocol):
+    """Optional, on a stage that is also :class:`EnhancesUint8` and
+    :class:`PredictsTransform`: enhance a video frame given as the decoder's Y'CbCr planes,
+    converting each band to RGB as it loads it, so neither the frame nor its result is
+    ever a full-size RGB array (``fast``: a third of its per-frame cost at 1080p).
+
+    ``to_rgb`` is the ``3 x 4`` affine map from 8-bit Y'CbCr levels to 8-bit RGB levels
+    (:func:`egan_core.video.io.ycc_matrices`). ``predict_transform_ycc`` takes the
+    chroma planes at any size (4:2:0: half); ``enhance_ycc`` takes all three planes at full
+    size and calls ``finish(n, start, stop, band)`` as :class:`EnhancesUint8` does, with
+    RGB bands."""
+
+    def predict_transform_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray) -> torch.Tensor: ...
+
+    def enhance_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, transform: torch.Tensor,
+                    finish: Callable[[int, int, int, torch.Tensor], None]) -> None: ...
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ attribute (an int, or None for automatic) is run in overlapping tiles
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from egan_core.contracts import EnhancesUint8, PredictsTransform
+from egan_core.contracts import EnhancesUint8, EnhancesYcc, PredictsTransform
 from egan_core.enhance.io import read_pil, to_uint8
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
@@ -71,6 +72,15 @@ class Enhancer:
         self.names = list(names) or [type(s).__name__ for s in stages]
         self.strength = float(strength)
         self.device = torch.device(device)
+        self._frame_buffers = threading.local()  # per thread: video frames come one after another
+
+    def _frame_buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A uint8 work array for :meth:`enhance_frame_ycc`, kept for the next frame of the
+        same size (fresh ones cost page faults every frame)."""
+        buffers = self._frame_buffers.__dict__
+        if name not in buffers or buffers[name].shape != shape:
+            buffers[name] = np.empty(shape, np.uint8)
+        return buffers[name]
 
     def __repr__(self) -> str:
         return f"Enhancer({' -> '.join(self.names)}, strength={self.strength:g}, device={self.device})"
@@ -154,6 +164,53 @@ class Enhancer:
             stage.enhance_uint8(image[None], finish)
         else:
             stage.enhance_uint8(image[None], finish, transform=transform)
+        return out
+
+    def enhance_frame_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, from_rgb: np.ndarray,
+                          smooth: Smooth | None = None) -> np.ndarray | None:
+        """Enhance one 4:2:0 video frame given as its Y, Cb and Cr planes (uint8; chroma at
+        half size, even sizes) -> ``(3H/2, W)`` I420 (``from_rgb``'s range), or None where
+        the chain cannot (then use :meth:`enhance_frame` on the RGB frame).
+
+        It applies where :meth:`enhance_frame` takes its uint8 path and the stage is
+        :class:`~egan_core.contracts.EnhancesYcc`: the frame is never a full-size RGB array.
+        Chroma is upsampled bilinearly (as :func:`egan_core.video.io.i420_to_rgb` does) and
+        the output's chroma is the 2x2 mean of each band's, converted with ``from_rgb``
+        (``3 x 4``, 8-bit RGB levels to Y'CbCr levels); values are clipped and rounded as
+        :func:`to_uint8` does.
+        """
+        stage = self.stages[0]
+        if (len(self.stages) != 1 or self.strength != 1.0 or self.device.type != "cpu"
+                or not isinstance(stage, EnhancesYcc)):
+            return None
+        y, cb, cr = planes
+        h, w = y.shape
+        predict = lambda: stage.predict_transform_ycc(planes, to_rgb)  # noqa: E731
+        transform = predict() if smooth is None else smooth(0, predict)
+        if not _all_finite(transform):  # the bands are a transform of clipped pixels: finite with it
+            raise EganError(_non_finite(self.names[0]))
+        upsampled = self._frame_buffer("upsampled", (2, h, w))
+        full = [y, *(cv2.resize(plane, (w, h), dst=upsampled[k], interpolation=cv2.INTER_LINEAR)
+                     for k, plane in enumerate((cb, cr)))]
+        out = np.empty((h * 3 // 2, w), np.uint8)  # the caller keeps it
+        chroma = self._frame_buffer("chroma", (2, h, w))  # full-size Cb and Cr, halved at the end
+        scale = torch.from_numpy(from_rgb[:, :3].astype(np.float32) * 255)
+        offset = torch.from_numpy(from_rgb[:, 3:].astype(np.float32) + 0.5)  # + 0.5: the casts floor
+        ycc_buf: list[torch.Tensor] = []
+
+        def finish(_: int, start: int, stop: int, band: torch.Tensor) -> None:
+            rows = (stop - start) * w
+            if not ycc_buf or ycc_buf[0].shape[1] < rows:
+                ycc_buf[:] = [torch.empty(3, rows)]
+            ycc = torch.addmm(offset, scale, band.clamp_(0.0, 1.0).reshape(3, rows), out=ycc_buf[0][:, :rows])
+            levels = ycc.clamp_(0.0, 255.0).numpy()
+            out[start:stop] = levels[0].reshape(-1, w)  # float to uint8: floors
+            chroma[:, start:stop] = levels[1:].reshape(2, -1, w)
+
+        stage.enhance_ycc(full, to_rgb, transform, finish)
+        halves = out[h:].reshape(2, h // 2, w // 2)
+        for k in range(2):  # the 2x2 mean, rounded (as rgb_to_i420 makes it)
+            cv2.resize(chroma[k], (w // 2, h // 2), dst=halves[k], interpolation=cv2.INTER_AREA)
         return out
 
     def process(self, x: torch.Tensor, smooth: Smooth | None = None) -> torch.Tensor:

@@ -31,7 +31,9 @@ from egan_core.video.io import (
     VideoWriter,
     check_encoding,
     clock,
+    i420_planes,
     output_container,
+    ycc_matrices,
 )
 from egan_core.video.temporal import (
     DEFAULT_TEMPORAL,
@@ -169,6 +171,7 @@ class _Run:
         self.transforms = all(isinstance(stage, PredictsTransform) for stage in enhancer.stages)
         self.blender = FlowBlender(temporal, keep_detail=0.0 if self.transforms else GENERATED_DETAIL)
         self.temporal = temporal
+        self.from_rgb = ycc_matrices(reader.info.matrix)[1]  # what the writer encodes in
         self.tmp = temporary_beside(target, target.suffix)
         try:
             self.writer = VideoWriter(self.tmp, reader, container=target.suffix, crf=crf, preset=preset)
@@ -241,11 +244,17 @@ class _Run:
                 continue
             gray, cut = None, False
             if self.smoother is not None:  # the flow and the cuts serve the temporal passes alone
-                gray = small_gray(item.image, luma=item.luma)
+                gray = small_gray(item.image if item.luma is None else item.luma)
                 cut = self.cuts(gray)
                 if cut:
                     self.smoother.reset()
-            out = self.enhancer.enhance_frame(item.image, self.smoother)
+            out = None
+            if item.i420 is not None:  # straight from the decoder's planes to the encoder's
+                to_rgb = ycc_matrices(item.matrix, item.full_range)[0]
+                out = self.enhancer.enhance_frame_ycc(i420_planes(item.i420), to_rgb, self.from_rgb,
+                                                      self.smoother)
+            if out is None:
+                out = self.enhancer.enhance_frame(item.image, self.smoother)
             if not _put(self.enhanced, (item, out, gray, cut), self.stop):
                 return
 

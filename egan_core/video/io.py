@@ -12,6 +12,7 @@ container cannot hold their codec). The codec follows the output's extension: H.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -55,6 +56,17 @@ _TAGS = {"itu709": (1, 1, 1), "itu601": (6, 6, 6), "fcc": (4, 6, 6), "smpte240m"
 _LUMA = {"itu709": (0.2126, 0.0722), "itu601": (0.299, 0.114), "fcc": (0.30, 0.11),
          "smpte240m": (0.212, 0.087), "bt2020": (0.2627, 0.0593)}
 _JPEG_RANGE = 2
+#: Threads of :func:`egan_core.enhance_video` (reading, enhancing, writing). With no more
+#: cores than these, the decoder and x264 run on one thread each: the pipeline already
+#: keeps every core busy, and codec threads add only their overhead (at 1080p on 2 cores,
+#: 3 CPU ms a frame for decoding and 4 for encoding; docs/benchmarks.md, *Video*).
+PIPELINE_THREADS = 3
+
+
+def codec_threads() -> int:
+    """FFmpeg's thread count for the decoder and the encoder: 1 on small machines, else 0 (its own choice)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 1 if cores <= PIPELINE_THREADS else 0
 
 
 def _av() -> Any:
@@ -119,15 +131,46 @@ class VideoInfo:
         return None
 
 
-@dataclass
 class Frame:
-    """One decoded frame: RGB pixels and where it sits in time."""
+    """One decoded frame: its pixels and where it sits in time.
 
-    image: np.ndarray  # (H, W, 3) uint8
-    pts: int | None  # in the stream's time base
-    time: float  # seconds
-    rotation: int = 0  # counter-clockwise degrees a player turns it by
-    luma: np.ndarray | None = None  # the decoder's Y plane (uint8), where it had one
+    A 4:2:0 frame keeps the decoder's planes (:attr:`i420`) and makes its RGB
+    :attr:`image` only when asked: an enhancer that reads Y'CbCr itself (``fast``) never
+    pays for the conversion.
+    """
+
+    def __init__(self, image: np.ndarray | None, pts: int | None, time: float, rotation: int = 0,
+                 *, i420: np.ndarray | None = None, matrix: str = "itu709", full_range: bool = False) -> None:
+        if image is None and i420 is None:
+            raise ValueError("a Frame needs its RGB image or its I420 planes")
+        self._image = image
+        self.pts = pts  # in the stream's time base
+        self.time = time  # seconds
+        self.rotation = rotation  # counter-clockwise degrees a player turns it by
+        self.i420 = i420  # (3H/2, W) uint8, where the decoder gave 4:2:0
+        self.matrix = matrix  # the colour matrix of i420
+        self.full_range = full_range
+
+    @property
+    def image(self) -> np.ndarray:
+        """``(H, W, 3)`` uint8 RGB (converted from :attr:`i420` on first use)."""
+        if self._image is None:
+            assert self.i420 is not None
+            self._image = i420_to_rgb(self.i420, self.matrix, self.full_range)
+        return self._image
+
+    @property
+    def luma(self) -> np.ndarray | None:
+        """The decoder's Y plane (uint8), where it had one."""
+        return None if self.i420 is None else self.i420[:self.i420.shape[0] * 2 // 3]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        if self.i420 is not None:
+            return self.i420.shape[0] * 2 // 3, self.i420.shape[1]
+        assert self._image is not None
+        return self._image.shape[0], self._image.shape[1]
 
 
 class VideoError(InputError):
@@ -168,6 +211,7 @@ class VideoReader:
             raise InputError(f"'{self.path}': no video stream (an audio or data file?)")
         video = streams.video[0]
         video.thread_type = "AUTO"
+        video.codec_context.thread_count = codec_threads()
         self.video = video
         self.audio = [s for s in streams.audio if s.codec_context is not None]
         ctx = video.codec_context
@@ -196,18 +240,19 @@ class VideoReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _rgb(self, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """The frame as RGB, and its Y plane where it is 4:2:0 (the luma, for free)."""
-        if frame.format.name in ("rgb24",):
-            return frame.to_ndarray(), None
+    def _frame(self, frame: Any, pts: int, time: float, rotation: int) -> Frame:
+        """A decoded frame as a :class:`Frame`: its 4:2:0 planes as they are, else RGB."""
         if frame.format.name in ("yuv420p", "yuvj420p") and frame.width % 2 == 0 and frame.height % 2 == 0:
-            i420 = frame.to_ndarray()
-            return i420_to_rgb(i420, self.info.matrix, self.info.full_range), i420[:frame.height]
+            return Frame(None, pts, time, rotation, i420=frame.to_ndarray(), matrix=self.info.matrix,
+                         full_range=self.info.full_range)
+        if frame.format.name in ("rgb24",):
+            return Frame(frame.to_ndarray(), pts, time, rotation)
         from av.video.reformatter import Interpolation as Sws  # rounded, chroma interpolated
 
-        return frame.to_ndarray(format="rgb24", src_colorspace=self.info.matrix,
-                                src_color_range=_JPEG_RANGE if self.info.full_range else 1,
-                                interpolation=int(Sws.BILINEAR | Sws.ACCURATE_RND | Sws.FULL_CHR_H_INT)), None
+        image = frame.to_ndarray(format="rgb24", src_colorspace=self.info.matrix,
+                                 src_color_range=_JPEG_RANGE if self.info.full_range else 1,
+                                 interpolation=int(Sws.BILINEAR | Sws.ACCURATE_RND | Sws.FULL_CHR_H_INT))
+        return Frame(image, pts, time, rotation)
 
     def items(self) -> Iterator[Frame | Any]:
         """Video frames (:class:`Frame`) and audio packets (PyAV packets), in file order.
@@ -231,8 +276,7 @@ class VideoReader:
                     pts = stamps(frame.pts, frame.dts)
                     time = float(pts * tb)
                     rotation = int(getattr(frame, "rotation", 0) or 0)
-                    image, luma = self._rgb(frame)
-                    yield Frame(image, pts, time, rotation, luma)
+                    yield self._frame(frame, pts, time, rotation)
                     last, count = time, count + 1
         except av.FFmpegError as exc:
             raise VideoError(f"'{self.path}': damaged at {clock(last)} (after frame {count}): "
@@ -277,6 +321,27 @@ class _Stamps:
         return best
 
 
+def ycc_matrices(matrix: str, full_range: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(to_rgb, from_rgb)``: the ``3 x 4`` affine maps between ``matrix``'s Y'CbCr and RGB,
+    in 8-bit levels (``rgb = to_rgb @ [y, cb, cr, 1]``).
+
+    ``to_rgb`` reads limited range (Y 16-235, chroma 16-240) or ``full_range``;
+    ``from_rgb`` always writes limited range, as players expect.
+    """
+    kr, kb = _LUMA[matrix]
+    kg = 1.0 - kr - kb
+    y = np.array([kr, kg, kb]) * 219 / 255
+    cb = np.array([-kr, -kg, 1 - kb]) / (2 * (1 - kb)) * 224 / 255
+    cr = np.array([1 - kr, -kg, -kb]) / (2 * (1 - kr)) * 224 / 255
+    from_rgb = np.array([[*y, 16.0], [*cb, 128.0], [*cr, 128.0]])
+    sy, sc, y0 = (1.0, 1.0, 0.0) if full_range else (255 / 219, 255 / 224, 16.0)
+    m = np.array([[sy, 0.0, 2 * (1 - kr) * sc],
+                  [sy, -2 * (1 - kb) * kb / kg * sc, -2 * (1 - kr) * kr / kg * sc],
+                  [sy, 2 * (1 - kb) * sc, 0.0]])
+    to_rgb = np.hstack([m, (-m @ np.array([y0, 128.0, 128.0]))[:, None]])
+    return to_rgb, from_rgb
+
+
 def rgb_to_i420(image: np.ndarray, matrix: str) -> np.ndarray:
     """``(H, W, 3)`` RGB uint8 (even sizes) -> ``(3H/2, W)`` I420: limited-range Y, then U and
     V at half size (2x2 means), with ``matrix``'s coefficients.
@@ -285,13 +350,7 @@ def rgb_to_i420(image: np.ndarray, matrix: str) -> np.ndarray:
     the whole pipeline at 1080p.
     """
     h, w = image.shape[:2]
-    kr, kb = _LUMA[matrix]
-    kg = 1.0 - kr - kb
-    y = np.array([kr, kg, kb]) * 219 / 255
-    cb = np.array([-kr, -kg, 1 - kb]) / (2 * (1 - kb)) * 224 / 255
-    cr = np.array([1 - kr, -kg, -kb]) / (2 * (1 - kr)) * 224 / 255
-    m = np.array([[*y, 16.0], [*cb, 128.0], [*cr, 128.0]], np.float32)
-    ycc = cv2.transform(image, m)
+    ycc = cv2.transform(image, ycc_matrices(matrix)[1].astype(np.float32))
     out = np.empty((h * 3 // 2, w), np.uint8)
     cv2.extractChannel(ycc, 0, dst=out[:h])
     half = cv2.resize(ycc, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
@@ -301,21 +360,21 @@ def rgb_to_i420(image: np.ndarray, matrix: str) -> np.ndarray:
     return out
 
 
+def i420_planes(i420: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of an ``(3H/2, W)`` I420 array's Y, U and V planes."""
+    h, w = i420.shape[0] * 2 // 3, i420.shape[1]
+    chroma = i420[h:].reshape(2, h // 2, w // 2)
+    return i420[:h], chroma[0], chroma[1]
+
+
 def i420_to_rgb(i420: np.ndarray, matrix: str, full_range: bool = False) -> np.ndarray:
     """:func:`rgb_to_i420`'s inverse: ``(3H/2, W)`` I420 -> ``(H, W, 3)`` RGB uint8, chroma
     upsampled bilinearly. Rounds to nearest (swscale's default path is a level or more dark)."""
-    h, w = i420.shape[0] * 2 // 3, i420.shape[1]
-    kr, kb = _LUMA[matrix]
-    kg = 1.0 - kr - kb
-    chroma = i420[h:].reshape(2, h // 2, w // 2)
-    ycc = cv2.merge([i420[:h], cv2.resize(chroma[0], (w, h), interpolation=cv2.INTER_LINEAR),
-                     cv2.resize(chroma[1], (w, h), interpolation=cv2.INTER_LINEAR)])
-    sy, sc, y0 = (1.0, 1.0, 0.0) if full_range else (255 / 219, 255 / 224, 16.0)
-    m = np.array([[sy, 0.0, 2 * (1 - kr) * sc],
-                  [sy, -2 * (1 - kb) * kb / kg * sc, -2 * (1 - kr) * kr / kg * sc],
-                  [sy, 2 * (1 - kb) * sc, 0.0]])
-    offset = -m @ np.array([y0, 128.0, 128.0])
-    return cv2.transform(ycc, np.hstack([m, offset[:, None]]).astype(np.float32))
+    y, u, v = i420_planes(i420)
+    h, w = y.shape
+    ycc = cv2.merge([y, cv2.resize(u, (w, h), interpolation=cv2.INTER_LINEAR),
+                     cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR)])
+    return cv2.transform(ycc, ycc_matrices(matrix, full_range)[0].astype(np.float32))
 
 
 def _even(image: np.ndarray) -> np.ndarray:
@@ -370,13 +429,14 @@ class VideoWriter:
 
     def _open_video(self, first: Frame) -> None:
         info = self.reader.info
-        h, w = first.image.shape[:2]
+        h, w = first.size
         rate = info.rate or Fraction(25)
         video = self.container.add_stream(self.codec, rate=rate)
         video.width, video.height = w + w % 2, h + h % 2
         video.pix_fmt = "yuv420p"
         video.time_base = info.time_base
         video.codec_context.time_base = info.time_base
+        video.codec_context.thread_count = codec_threads()
         if self.codec == "libx264":
             video.options = {"crf": str(self.crf), "preset": self.preset,
                              **({} if self.b_frames else {"bf": "0"})}
@@ -396,18 +456,17 @@ class VideoWriter:
 
     def write(self, frame: Frame, image: np.ndarray,
               blend: Callable[[list[np.ndarray]], None] | None = None) -> None:
-        """Encode ``image`` (RGB uint8) at ``frame``'s time.
+        """Encode ``image`` at ``frame``'s time: ``(H, W, 3)`` RGB uint8, or ``(3H/2, W)``
+        I420 in the reader's matrix, limited range (even sizes).
 
         ``blend`` may change the Y, U and V planes (4:2:0) in place before encoding.
         """
         av = _av()
         if self.video is None:
             self._open_video(frame)
-        i420 = rgb_to_i420(_even(image), self.reader.info.matrix)
+        i420 = image if image.ndim == 2 else rgb_to_i420(_even(image), self.reader.info.matrix)
         if blend is not None:
-            h, w = i420.shape[0] * 2 // 3, i420.shape[1]
-            chroma = i420[h:].reshape(2, h // 2, w // 2)
-            blend([i420[:h], chroma[0], chroma[1]])
+            blend(list(i420_planes(i420)))
         out = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         time_base = self.reader.info.time_base
         out.pts = frame.pts if frame.pts is not None else round(frame.time / time_base)

@@ -39,10 +39,11 @@ FLOW_SIDE = 480
 _LEVELS = np.arange(256, dtype=np.float32)
 
 
-def small_gray(image: np.ndarray, side: int = FLOW_SIDE, luma: np.ndarray | None = None) -> np.ndarray:
+def small_gray(image: np.ndarray, side: int = FLOW_SIDE) -> np.ndarray:
     """``image``'s luma (uint8) downscaled by an integer factor so its long side is at most
-    ``side``; ``luma``, the decoder's Y plane where there is one, saves the conversion."""
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if luma is None else luma
+    ``side``. ``image``: ``(H, W, 3)`` RGB, or a ``(H, W)`` luma plane as it is (the
+    decoder's Y plane saves the conversion)."""
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     factor = max(1, -(-max(gray.shape) // side))
     if factor == 1:
         return np.ascontiguousarray(gray)
@@ -148,13 +149,22 @@ class FlowBlender:
         self.previous: list[np.ndarray] | None = None
         self.previous_gray: np.ndarray | None = None
         self._grids: dict[tuple[int, int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._buffers: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+        """A work array kept from frame to frame: fresh full-size arrays every frame cost
+        more in page faults than the arithmetic on them (a third of the blend at 1080p)."""
+        key = (name, shape)
+        if key not in self._buffers:
+            self._buffers[key] = np.empty(shape, dtype)
+        return self._buffers[key]
 
     def reset(self) -> None:
         """Forget the previous frame (a scene cut)."""
         self.previous = None
         self.previous_gray = None
 
-    def _maps(self, flow: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    def _maps(self, flow: np.ndarray, h: int, w: int, name: str = "map") -> tuple[np.ndarray, np.ndarray]:
         """Sampling maps of an ``h x w`` plane along the small ``flow``.
 
         The maps are made at the flow's size (each small pixel's centre, in the plane's
@@ -171,8 +181,9 @@ class FlowBlender:
         gx, gy = self._grids[key]
         small_x = flow[..., 0] * np.float32(sx) + gx
         small_y = flow[..., 1] * np.float32(sy) + gy
-        return (cv2.resize(small_x, (w, h), interpolation=cv2.INTER_LINEAR),
-                cv2.resize(small_y, (w, h), interpolation=cv2.INTER_LINEAR))
+        return tuple(cv2.resize(small, (w, h), dst=self._buffer(f"{name}_{axis}", (h, w)),
+                                interpolation=cv2.INTER_LINEAR)
+                     for small, axis in ((small_x, "x"), (small_y, "y")))  # type: ignore[return-value]
 
     def __call__(self, planes: Sequence[np.ndarray], gray: np.ndarray, cut: bool) -> None:
         """Blend the warped previous output into ``planes`` (Y, U, V; changed in place).
@@ -195,28 +206,41 @@ class FlowBlender:
         y = planes[0]
         h, w = y.shape
         map_x, map_y = self._maps(flow, h, w)
-        warped = cv2.remap(self.previous[0], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        diff = cv2.absdiff(warped, y)
+        warped = cv2.remap(self.previous[0], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+                           dst=self._buffer("warped", (h, w), np.uint8))
+        diff = cv2.absdiff(warped, y, dst=self._buffer("diff", (h, w), np.uint8))
         # the temporal noise of the output: the typical difference where the warp is right
         sigma = min(12.0, max(1.0, 1.4826 * float(np.median(diff[::8, ::8]))))
         # full weight up to 2 sigma of difference, none from 4 sigma on (after a 3x3 mean,
         # so that one noisy pixel neither opens nor closes the blend alone)
         ramp = np.clip((4.0 * sigma - _LEVELS) / (2.0 * sigma), 0.0, 1.0) * self.strength
-        weight = cv2.LUT(cv2.blur(diff, (3, 3)), ramp.astype(np.float32))
+        blurred = cv2.blur(diff, (3, 3), dst=self._buffer("blurred", (h, w), np.uint8))
+        # in 256ths, so the blend runs on integers (strength < 1: at most 255)
+        weight = cv2.LUT(blurred, np.rint(ramp * 256).astype(np.uint8),
+                         dst=self._buffer("weight", (h, w), np.uint8))
         if self.keep_detail == 0.0:
-            planes[0][...] = cv2.blendLinear(warped, y, weight, 1.0 - weight)
+            self._mix(warped, planes[0], weight)
         else:  # y + weight * (the change, less keep_detail of its fine part)
             current = y.astype(np.float32)
             change = cv2.subtract(warped.astype(np.float32), current)
             coarse = cv2.GaussianBlur(change, (0, 0), 2.0)
             change = cv2.addWeighted(change, 1.0 - self.keep_detail, coarse, self.keep_detail, 0.0)
-            planes[0][...] = cv2.add(current, cv2.multiply(change, weight), dtype=cv2.CV_8U)
+            planes[0][...] = cv2.add(current, cv2.multiply(change, weight, scale=1 / 256, dtype=cv2.CV_32F),
+                                     dtype=cv2.CV_8U)
         ch, cw = planes[1].shape
         if (ch, cw) != (h, w):
-            map_x, map_y = self._maps(flow, ch, cw)
-            weight = cv2.resize(weight, (cw, ch), interpolation=cv2.INTER_AREA)
-        inverse = 1.0 - weight
+            map_x, map_y = self._maps(flow, ch, cw, "chroma_map")
+            weight = cv2.resize(weight, (cw, ch), dst=self._buffer("chroma_weight", (ch, cw), np.uint8),
+                                interpolation=cv2.INTER_AREA)
         for k in (1, 2):
             warped = cv2.remap(self.previous[k], map_x, map_y, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
-            planes[k][...] = cv2.blendLinear(warped, planes[k], weight, inverse)
+                               borderMode=cv2.BORDER_REPLICATE,
+                               dst=self._buffer("chroma_warped", planes[k].shape, np.uint8))
+            self._mix(warped, planes[k], weight)
+
+    def _mix(self, warped: np.ndarray, plane: np.ndarray, weight: np.ndarray) -> None:
+        """``plane += weight / 256 * (warped - plane)``, rounded, in place (uint8 arrays)."""
+        change = cv2.subtract(warped, plane, dst=self._buffer("change", plane.shape, np.int16),
+                              dtype=cv2.CV_16S)
+        cv2.multiply(change, weight, dst=change, scale=1 / 256, dtype=cv2.CV_16S)
+        cv2.add(plane, change, dst=plane, dtype=cv2.CV_8U)

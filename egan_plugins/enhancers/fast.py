@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -60,6 +60,18 @@ class FastRunner:
         out: list[torch.Tensor] = []
         on_serial_thread(lambda: out.append(self.model.grid_uint8(image)))
         return out[0]
+
+    def predict_transform_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray) -> torch.Tensor:
+        """The coefficient grid of a frame given as Y'CbCr planes (see ``EnhancesYcc``)."""
+        out: list[torch.Tensor] = []
+        on_serial_thread(lambda: out.append(self.model.grid_ycc(planes, to_rgb)))
+        return out[0]
+
+    def enhance_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, transform: torch.Tensor,
+                    finish: Callable[[int, int, int, torch.Tensor], None]) -> None:
+        """Enhance a frame given as full-size Y'CbCr planes with the grid ``transform``,
+        band by band (see ``EnhancesYcc``)."""
+        self.model.enhance_ycc(planes, to_rgb, transform, finish)
 
     def enhance_uint8(self, image: np.ndarray, finish: Callable[[int, int, int, torch.Tensor], None],
                       transform: torch.Tensor | None = None) -> None:

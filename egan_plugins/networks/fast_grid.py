@@ -15,7 +15,7 @@ and offset plus a per-region tone curve in luma.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -232,6 +232,43 @@ class FastGridNet(nn.Module):
         if h * w <= FLOAT_COPY_PIXELS:
             return self.coefficients(self.low_res_float(image))
         return self.coefficients(self.low_res_uint8(image[None]))
+
+    @torch.no_grad()
+    def grid_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray) -> torch.Tensor:
+        """:meth:`grid` of one frame given as Y'CbCr planes (uint8, chroma at any size).
+
+        Each plane is resampled to the CNN's input as :meth:`low_res` samples the image and
+        converted to RGB there: the conversion is affine, so it commutes with the
+        resampling (up to the uint8 rounding of the resampled planes and the clipping of
+        out-of-gamut colours, which here happens after it).
+        """
+        n2 = 2 * self.size
+        twice = cv2.merge([cv2.resize(p, (n2, n2), interpolation=cv2.INTER_LINEAR) for p in planes])
+        rgb = cv2.transform(twice.astype(np.float32), (to_rgb / 255).astype(np.float32))
+        low = cv2.resize(np.clip(rgb, 0.0, 1.0, out=rgb), (self.size, self.size),
+                         interpolation=cv2.INTER_AREA)
+        return self.coefficients(torch.from_numpy(low).permute(2, 0, 1)[None].contiguous())
+
+    @torch.no_grad()
+    def enhance_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, grid: torch.Tensor,
+                    finish: Consumer) -> None:
+        """:meth:`enhance_uint8` of one frame given as full-size Y'CbCr planes (uint8), with
+        the coefficient ``grid`` (:meth:`grid_ycc`): each band of rows is converted to RGB
+        (clipped to [0, 1]) as it is loaded. On a worker thread with one intra-op thread."""
+        h, w = planes[0].shape
+        scale = torch.from_numpy((to_rgb[:, :3] / 255).astype(np.float32))
+        offset = torch.from_numpy((to_rgb[:, 3:] / 255).astype(np.float32))
+        levels = torch.empty(3, max(1, BAND_PIXELS // w) * w)
+
+        def load(_: int, start: int, stop: int, buf: torch.Tensor) -> torch.Tensor:
+            band = (stop - start) * w
+            src = levels[:, :band]
+            for c, plane in enumerate(planes):
+                src[c].view(-1, w).copy_(torch.from_numpy(plane[start:stop]))
+            rgb = torch.addmm(offset, scale, src, out=buf.view(3, band))
+            return rgb.clamp_(0.0, 1.0).view(3, -1, w)
+
+        on_serial_thread(lambda: self._bands(grid, (h, w), load, finish))
 
     @torch.no_grad()
     def enhance_uint8(self, image: np.ndarray, finish: Consumer, grid: torch.Tensor | None = None) -> None:

@@ -246,3 +246,39 @@ def test_odd_sizes_are_written_even_with_the_edge_repeated(tmp_path: Path, ident
         assert np.abs(y[:, width] - y[:, width - 1]).max() <= 1  # the last column, repeated
     for original, frame in zip(before, decoded(target), strict=True):
         assert np.abs(frame.image[:height, :width].astype(np.int16) - original.image).mean() < 4.0
+
+
+@pytest.mark.parametrize("matrix", ["itu601", "itu709", "bt2020"])
+def test_the_colour_matrices_invert_each_other(matrix: str) -> None:
+    from egan_core.video.io import ycc_matrices
+
+    to_rgb, from_rgb = ycc_matrices(matrix)
+    rgb = np.random.default_rng(0).uniform(0, 255, (3, 500))
+    ycc = from_rgb[:, :3] @ rgb + from_rgb[:, 3:]
+    assert ycc[0].min() >= 16 - 1e-9 and ycc[0].max() <= 235 + 1e-9  # limited range out
+    assert np.allclose(to_rgb[:, :3] @ ycc + to_rgb[:, 3:], rgb, atol=1e-9)
+    full, _ = ycc_matrices(matrix, full_range=True)
+    assert np.allclose(full @ np.array([255.0, 128, 128, 1]), 255)  # full-range white
+
+
+def test_decoded_frames_keep_their_planes_and_make_rgb_only_when_asked(tmp_path: Path) -> None:
+    from egan_core.video.io import i420_to_rgb
+
+    clip = tmp_path / "c.mp4"
+    synthetic.write_clip(clip, synthetic.frames(2, 64, 96), fps=10)
+    with VideoReader(clip) as reader:
+        frame = next(item for item in reader.items() if isinstance(item, Frame))
+    assert frame.i420 is not None and frame.size == (64, 96) and frame._image is None
+    assert np.array_equal(frame.luma, frame.i420[:64])
+    assert np.array_equal(frame.image, i420_to_rgb(frame.i420, frame.matrix, frame.full_range))
+    with pytest.raises(ValueError, match="needs"):
+        Frame(None, 0, 0.0)
+
+
+def test_codecs_run_on_one_thread_where_the_pipeline_fills_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from egan_core.video import io
+
+    monkeypatch.setattr(io.os, "sched_getaffinity", lambda _: set(range(2)), raising=False)
+    assert io.codec_threads() == 1
+    monkeypatch.setattr(io.os, "sched_getaffinity", lambda _: set(range(16)), raising=False)
+    assert io.codec_threads() == 0

@@ -121,3 +121,46 @@ def test_uint8_arrays_take_the_band_path_and_match_the_float_path(shape: tuple[i
                          .permute(1, 2, 0).numpy())
     diff = np.abs(direct.astype(int) - via_float.astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-4
+
+
+@pytest.mark.parametrize(("matrix", "full_range"), [("itu709", False), ("itu601", True)])
+def test_video_frames_go_from_ycc_planes_to_i420_as_through_rgb(matrix: str, full_range: bool) -> None:
+    """The video path (decoder planes in, encoder planes out, no RGB frame) gives what
+    converting to RGB, enhancing and converting back gives, up to rounding."""
+    from egan_core.contracts import EnhancesYcc
+    from egan_core.video.io import i420_planes, i420_to_rgb, rgb_to_i420, ycc_matrices
+
+    enhancer = load_enhancer("fast", device="cpu")
+    assert isinstance(enhancer.stages[0], EnhancesYcc)
+    rng = np.random.default_rng(3)
+    dark = np.clip(_dark_scene(360, 640) + rng.normal(0, 3, (360, 640, 3)), 0, 255).astype(np.uint8)
+    i420 = rgb_to_i420(dark, matrix)  # read as full range too: the same levels, another meaning
+    to_rgb, from_rgb = ycc_matrices(matrix, full_range)
+    got = enhancer.enhance_frame_ycc(i420_planes(i420), to_rgb, from_rgb)
+    assert got is not None and got.shape == i420.shape and got.dtype == np.uint8
+    expected = rgb_to_i420(enhancer.enhance_frame(i420_to_rgb(i420, matrix, full_range)), matrix)
+    error = got.astype(np.float64) - expected
+    assert 10 * np.log10(255**2 / np.mean(error**2)) >= 45.0
+    # the RGB path rounds its input to 8 bits and the model's gain (up to ~5x) magnifies that
+    assert np.abs(error).max() <= 6 and abs(error.mean()) < 0.25
+    # the grid from the planes is the grid of the RGB frame
+    stage = enhancer.stages[0]
+    grid = stage.predict_transform_ycc(i420_planes(i420), to_rgb)
+    assert torch.allclose(grid, stage.predict_transform_uint8(i420_to_rgb(i420, matrix, full_range)),
+                          rtol=0.02, atol=0.02)
+
+
+def test_the_ycc_path_is_refused_where_it_does_not_apply_and_checks_the_transform() -> None:
+    from egan_core.errors import EganError
+    from egan_core.video.io import i420_planes, rgb_to_i420, ycc_matrices
+
+    to_rgb, from_rgb = ycc_matrices("itu601")
+    planes = i420_planes(rgb_to_i420(_dark_scene(64, 96), "itu601"))
+    assert load_enhancer(["fast", "clahe"], device="cpu").enhance_frame_ycc(planes, to_rgb, from_rgb) is None
+    half = load_enhancer("fast", strength=0.5, device="cpu")
+    assert half.enhance_frame_ycc(planes, to_rgb, from_rgb) is None
+    enhancer = load_enhancer("fast", device="cpu")
+    broken = enhancer.stages[0].predict_transform_ycc(planes, to_rgb).clone()
+    broken[0, 0, 1, 1] = float("nan")
+    with pytest.raises(EganError, match="non-finite"):
+        enhancer.enhance_frame_ycc(planes, to_rgb, from_rgb, lambda stage, predict: broken)
