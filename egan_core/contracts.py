@@ -77,6 +77,22 @@ def pad_multiple(generator: Any) -> int:
 
 
 @runtime_checkable
+class DeclaresReceptiveField(Protocol):
+    """Optional: how far (pixels, each side) an output pixel of the generator depends on
+    its input. Tiled enhancement then gives every tile that much context and keeps only
+    its core, so tiles equal one whole-frame pass (:mod:`egan_core.enhance.tiling`);
+    without it tiles are feathered into each other. Measure it: the output of a crop must
+    equal the whole frame's from this far inside the crop's edges (on the padding grid)."""
+
+    receptive_field: int
+
+
+def receptive_field(generator: Any) -> int:
+    """``generator``'s declared receptive field in pixels, or 0 (not declared)."""
+    return int(generator.receptive_field) if isinstance(generator, DeclaresReceptiveField) else 0
+
+
+@runtime_checkable
 class HasInferenceForm(Protocol):
     """Optional: a faster inference-only form, ``[0, 1] -> [0, 1]``, offered to
     ``egan enhance`` as the ``fused`` backend (None where it does not apply)."""
@@ -144,6 +160,20 @@ class EnhancesYcc(Protocol):
 
     def enhance_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, transform: torch.Tensor,
                     finish: Callable[[int, int, int, torch.Tensor], None]) -> None: ...
+
+
+@runtime_checkable
+class CleansChainInput(Protocol):
+    """Optional, on an enhancer stage whose work is best done before the enhancers in front
+    of it: placed after other stages, the pipeline runs ``clean_input(x)`` on the chain's
+    input (``(N, 3, H, W)`` in [0, 1]) before the first stage, and nothing in the stage's
+    own place; where it returns None, the stage runs in its own place as usual.
+    ``denoise``: noise removed before brightening is the sensor's (even and measurable),
+    and every region loses its noise before its gain multiplies it; after an enhancer it
+    is amplified by a different gain in every region and reshaped by the network. First
+    in a chain (or alone) the stage is called as any other."""
+
+    def clean_input(self, x: torch.Tensor) -> torch.Tensor | None: ...
 
 
 @runtime_checkable

@@ -264,29 +264,33 @@ def _run_shown(enhancer: Enhancer, jobs: Sequence[Job], batch_size: int, report:
         def failed(_source: str, reason: str) -> None:
             display.print(f"error: {one_line(reason)}")
 
-        follow = _VideoProgress(display)
         run_jobs(enhancer, jobs, batch_size=batch_size, report=report,
-                 on_done=display.advance, on_error=failed, video=video, on_frame=follow)
+                 on_done=display.advance, on_error=failed, video=video, on_frame=_PartProgress(display),
+                 on_tile=_PartProgress(display, "tiles"))
 
 
-class _VideoProgress:
-    """``clip.mp4 412/1500 frames 24.8 fps 0:00:43 left`` beside the bar while a video runs."""
+class _PartProgress:
+    """``clip.mp4 412/1500 frames 24.8 fps 0:00:43 left`` beside the bar while a video runs;
+    ``big.png 12/96 tiles 0:03:10 left`` while a large image goes in tiles."""
 
     #: Seconds between plain lines where no bar is drawn.
     PLAIN_EVERY = 10.0
 
-    def __init__(self, display: ProgressDisplay) -> None:
+    def __init__(self, display: ProgressDisplay, unit: str = "frames") -> None:
         self.display = display
+        self.unit = unit
         self.job: Job | None = None
         self.started = 0.0
         self.last_plain = 0.0
 
     def __call__(self, job: Job, done: int, total: int | None) -> None:
         now = time.monotonic()
-        if job is not self.job:
+        if job is not self.job or done == 1:
             self.job, self.started, self.last_plain = job, now - 1e-9, now
         fps = done / (now - self.started)
-        text = f"{job.source.name} {done}/{total or '?'} frames {fps:.1f} fps"
+        text = f"{job.source.name} {done}/{total or '?'} {self.unit}"
+        if self.unit == "frames":
+            text += f" {fps:.1f} fps"
         if total and fps > 0 and done < total:
             text += f" {timedelta(seconds=round((total - done) / fps))} left"
         plain = None

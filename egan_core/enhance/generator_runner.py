@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from egan_core import autotune, winograd
+from egan_core.contracts import pad_multiple, receptive_field
 from egan_core.enhance.forward_paths import (
     BACKENDS,
     ENHANCE_PRECISIONS,
@@ -116,6 +117,16 @@ class GeneratorRunner:
             bf16 = self.precision == "bf16"
             self.backend, fn = "eager", plain_forward(self.model, self.device, False, bf16)
         self._run = fn
+
+    @property
+    def tile_context(self) -> int:
+        """Pixels of context a tile needs (the generator's receptive field; 0: feathered tiles)."""
+        return receptive_field(self.model)
+
+    @property
+    def tile_multiple(self) -> int:
+        """The grid tiles sit on: what the generator pads a whole frame to a multiple of."""
+        return pad_multiple(self.model)
 
     @property
     def fast(self) -> Forward | None:

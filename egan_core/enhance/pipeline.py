@@ -5,7 +5,10 @@ contract). For every stage in order the pipeline computes ``y = stage(x)``, then
 ``x = clip(x + strength * (y - x), 0, 1)``: strength scales each stage's residual, so
 0 returns the input unchanged and 1 each stage's own output. A stage that has a ``tile``
 attribute (an int, or None for automatic) is run in overlapping tiles
-(:mod:`egan_core.enhance.tiling`); other stages (CLAHE, denoising) see the whole frame.
+(:mod:`egan_core.enhance.tiling`): where it also has ``tile_context`` (its receptive field
+in pixels) and ``tile_multiple`` (its padding grid), tiles equal one whole-frame pass;
+other stages (CLAHE, denoising) see the whole frame. A stage after the first that offers
+``clean_input(x)`` (``denoise``) works on the chain's input, before the first stage.
 8-bit results are rounded (the original EnlightenGAN truncated).
 """
 
@@ -21,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from egan_core.contracts import EnhancesUint8, EnhancesYcc, PredictsTransform
+from egan_core.contracts import CleansChainInput, EnhancesUint8, EnhancesYcc, PredictsTransform
 from egan_core.enhance.io import read_pil, to_uint8
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
@@ -213,10 +216,12 @@ class Enhancer:
             cv2.resize(chroma[k], (w // 2, h // 2), dst=halves[k], interpolation=cv2.INTER_AREA)
         return out
 
-    def process(self, x: torch.Tensor, smooth: Smooth | None = None) -> torch.Tensor:
+    def process(self, x: torch.Tensor, smooth: Smooth | None = None,
+                progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Run the chain on ``(N, 3, H, W)`` in [0, 1]; returns float32 [0, 1] on the CPU.
 
-        ``smooth``: see :meth:`enhance_frame`.
+        ``smooth``: see :meth:`enhance_frame`. ``progress(done, total)``: told after each
+        tile of a tiled stage (large images).
 
         Raises:
             EganError: a stage returned the wrong shape or non-finite values.
@@ -225,32 +230,48 @@ class Enhancer:
         if self.strength == 0:
             return x.clamp(0.0, 1.0).cpu()
         with torch.no_grad():
+            # stages after the first that clean the chain's input do so before the first runs
+            cleaned = set()
             for index, (name, stage) in enumerate(zip(self.names, self.stages, strict=True)):
-                y = self._run_stage(stage, x, index, smooth)
-                if y.shape != x.shape:
-                    raise EganError(f"enhancer '{name}' returned shape {tuple(y.shape)} "
-                                    f"for an input of shape {tuple(x.shape)}")
-                with serial_if_small(y.numel()):
-                    if not _all_finite(y):
-                        raise EganError(_non_finite(name))
-                    y = y.to(x.device, torch.float32)
-                    if self.strength == 1.0:  # lerp(x, y, 1) is y exactly: skip a pass
-                        # clip in place (saving a copy) unless the output shares the input's
-                        # memory (an identity stage, a view) or is an inference tensor (those
-                        # cannot change outside inference mode; the caller gets a normal one)
-                        owned = (not y.is_inference()
-                                 and y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr())
-                        x = y.clamp_(0.0, 1.0) if owned else y.clamp(0.0, 1.0)
-                    else:
-                        x = torch.lerp(x, y, self.strength).clamp_(0.0, 1.0)
+                if index > 0 and isinstance(stage, CleansChainInput):
+                    y = stage.clean_input(x)
+                    if y is not None:
+                        x = self._merge(name, x, y)
+                        cleaned.add(index)
+            for index, (name, stage) in enumerate(zip(self.names, self.stages, strict=True)):
+                if index not in cleaned:
+                    x = self._merge(name, x, self._run_stage(stage, x, index, smooth, progress))
         return x.cpu()
 
+    def _merge(self, name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """A stage's output ``y`` checked and taken at the chain's strength: ``clip(x + strength (y - x))``.
+
+        Raises:
+            EganError: ``y`` has the wrong shape or non-finite values.
+        """
+        if y.shape != x.shape:
+            raise EganError(f"enhancer '{name}' returned shape {tuple(y.shape)} "
+                            f"for an input of shape {tuple(x.shape)}")
+        with serial_if_small(y.numel()):
+            if not _all_finite(y):
+                raise EganError(_non_finite(name))
+            y = y.to(x.device, torch.float32)
+            if self.strength == 1.0:  # lerp(x, y, 1) is y exactly: skip a pass
+                # clip in place (saving a copy) unless the output shares the input's
+                # memory (an identity stage, a view) or is an inference tensor (those
+                # cannot change outside inference mode; the caller gets a normal one)
+                owned = (not y.is_inference()
+                         and y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr())
+                return y.clamp_(0.0, 1.0) if owned else y.clamp(0.0, 1.0)
+            return torch.lerp(x, y, self.strength).clamp_(0.0, 1.0)
+
     @staticmethod
-    def _run_stage(stage: Stage, x: torch.Tensor, index: int = 0, smooth: Smooth | None = None
-                   ) -> torch.Tensor:
+    def _run_stage(stage: Stage, x: torch.Tensor, index: int = 0, smooth: Smooth | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
         if smooth is not None and isinstance(stage, PredictsTransform):  # whole frame: one transform
             return stage.apply_transform(x, smooth(index, lambda: stage.predict_transform(x)))
         if not hasattr(stage, "tile"):
             return stage(x)
         tile = resolve_tile(stage.tile, x.shape[-2], x.shape[-1])
-        return run_tiled(stage, x, tile)
+        return run_tiled(stage, x, tile, context=int(getattr(stage, "tile_context", 0)),
+                         multiple=int(getattr(stage, "tile_multiple", 1)), progress=progress)

@@ -128,7 +128,8 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
              on_done: Callable[[int], None] | None = None,
              on_error: Callable[[str, str], None] | None = None,
              report: Report | None = None, video: VideoOptions | None = None,
-             on_frame: Callable[[Job, int, int | None], None] | None = None) -> Report:
+             on_frame: Callable[[Job, int, int | None], None] | None = None,
+             on_tile: Callable[[Job, int, int], None] | None = None) -> Report:
     """Enhance every job's source into its target.
 
     Images of the same size that follow each other are enhanced together, up to
@@ -145,12 +146,14 @@ def run_jobs(enhancer: Enhancer, jobs: Sequence[Job], *, batch_size: int = 1,
         video: how videos are written (defaults of :class:`VideoOptions` when None).
         on_frame: called with ``(job, frames written, frames expected or None)`` as a
             video goes.
+        on_tile: called with ``(job, tiles done, tiles)`` as a large image goes in tiles
+            (the first image of its batch).
 
     Any exception a file causes (reading, enhancing, writing) fails that file alone.
     """
     report = Report() if report is None else report
     JobRunner(enhancer, max(1, batch_size), report, on_done, on_error, video or VideoOptions(),
-              on_frame).run(jobs)
+              on_frame, on_tile).run(jobs)
     return report
 
 
@@ -161,10 +164,12 @@ class JobRunner:
     def __init__(self, enhancer: Enhancer, batch_size: int, report: Report,
                  on_done: Callable[[int], None] | None,
                  on_error: Callable[[str, str], None] | None, video: VideoOptions,
-                 on_frame: Callable[[Job, int, int | None], None] | None) -> None:
+                 on_frame: Callable[[Job, int, int | None], None] | None,
+                 on_tile: Callable[[Job, int, int], None] | None = None) -> None:
         self.enhancer = enhancer
         self.video_options = video
         self.on_frame = on_frame
+        self.on_tile = on_tile
         self.batch_size = batch_size
         self.report = report
         self.on_done = on_done
@@ -245,7 +250,9 @@ class JobRunner:
         try:
             x = arrays[0][None] if len(arrays) == 1 else torch.stack(arrays)
             del arrays
-            out = self.enhancer.process(x).permute(0, 2, 3, 1).numpy()
+            on_tile, first = self.on_tile, batch[0]
+            tiles = None if on_tile is None else (lambda done, total: on_tile(first, done, total))
+            out = self.enhancer.process(x, progress=tiles).permute(0, 2, 3, 1).numpy()
             del x
         except Exception as exc:  # whatever a stage raises fails its batch alone
             for job in batch:

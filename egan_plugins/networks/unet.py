@@ -51,6 +51,10 @@ class AttentionUNet(nn.Module):
 
     #: Inputs are padded to multiples of this (four 2x poolings).
     pad_multiple = DIVISOR
+    #: An output pixel depends on the input no further than this (each side): a crop on the
+    #: 16-pixel grid gives the whole frame's output exactly from this far inside its
+    #: edges (tests/egan_plugins/networks/test_attention_unet.py), so tiles can equal a whole frame.
+    receptive_field = 128
 
     def __init__(self, base_channels: int = 32, align_corners: bool = False,
                  freeze_norm: bool = False, seed: int = 0) -> None:

@@ -42,3 +42,16 @@ def test_sharding_and_gathering(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORLD_SIZE", "1")
     report = Report(written=[Path("a")], failed=[("b", "why")])
     assert gather_reports(report) is report
+
+
+def test_large_images_report_their_tiles_as_they_go(tmp_path: Path, write_image, dark) -> None:
+    from egan_core import load_enhancer
+
+    write_image("in/big.png", dark(150, 200))
+    write_image("in/small.png", dark(40, 50))
+    plan = plan_jobs([str(tmp_path / "in")], tmp_path / "out")
+    seen: list[tuple[str, int, int]] = []
+    run_jobs(load_enhancer("zero_dce_pp", device="cpu", tile=64), plan.jobs,
+             on_tile=lambda job, done, total: seen.append((job.source.name, done, total)))
+    total = seen[-1][2]
+    assert total > 1 and seen == [("big.png", k, total) for k in range(1, total + 1)]  # small.png: one pass

@@ -130,13 +130,14 @@ def test_plugin_enhancer_chains_between_gan_and_denoise(tmp_path: Path, dark,
     assert chain.names == ["gan", "gain", "denoise"]
     out = chain(x)
 
-    # gain ran second: on exactly what gan made, and denoise ran last, on what gain made
-    gan_out = egan_core.load_enhancer("gan", checkpoint=ckpt, device="cpu", precision="fp32")(x)
+    # denoise, after an enhancer, cleaned the chain's input first (CleansChainInput); gan
+    # brightened that, and gain ran second, on exactly what gan made
+    cleaned = chain.stages[2].clean_input(x)
+    assert not torch.equal(cleaned, x)
+    gan_out = egan_core.load_enhancer("gan", checkpoint=ckpt, device="cpu", precision="fp32")(cleaned)
     (seen,) = gain_plugin
-    assert not torch.equal(gan_out, x) and torch.equal(seen, gan_out)
-    gained = (gan_out * 1.5).clamp(0, 1)
-    assert torch.equal(out, egan_core.load_enhancer("denoise", device="cpu")(gained))
-    assert not torch.equal(out, gained)
+    assert not torch.equal(gan_out, cleaned) and torch.equal(seen, gan_out)
+    assert torch.equal(out, (gan_out * 1.5).clamp(0, 1))
 
     # the same chain from the command line, with the plugin's option set there
     Image.fromarray(image).save(tmp_path / "a.png")

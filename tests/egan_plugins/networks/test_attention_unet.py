@@ -182,3 +182,26 @@ def test_autocast_keeps_the_gated_skips_in_the_activation_dtype() -> None:
     assert out.dtype == latent.dtype == torch.float32
     reference, _ = _run(model, x)
     torch.testing.assert_close(out, reference, rtol=0, atol=0.1)
+
+
+def test_the_declared_receptive_field_bounds_what_an_output_pixel_depends_on() -> None:
+    """With the shipped weights, a crop on the padding grid gives the whole frame's output
+    from ``receptive_field`` inside its edges, and not from a little less (the figure is
+    tight; random weights respond too weakly far out to show it)."""
+    from egan_core.model_loading import load_generator
+    from egan_core.scenes import dark_scene
+    from egan_plugins.shipped import DEFAULT_MODEL
+
+    model = load_generator(DEFAULT_MODEL.file).float().eval()
+    reach, grid = AttentionUNet.receptive_field, AttentionUNet.pad_multiple
+    rng = torch.Generator().manual_seed(3)
+    scene = torch.from_numpy(dark_scene(2 * reach + 128, 2 * reach + 96)).permute(2, 0, 1)[None].float() / 255
+    x = (scene + 0.03 * torch.randn(scene.shape, generator=rng)).clamp(0, 1) * 2 - 1
+    whole = _run(model, x)[0]
+    top, left = reach - 2 * grid, reach  # the crop's top and left edges are inside the image
+    crop = _run(model, x[..., top:, left:])[0]
+    inside = whole[..., top + reach:, left + reach:] - crop[..., reach:, reach:]
+    assert inside.abs().max() < 1e-4  # float rounding of other convolution sizes
+    less = reach - 2 * grid
+    near = whole[..., top + less:, left + less:] - crop[..., less:, less:]
+    assert near.abs().max() > 1e-3
