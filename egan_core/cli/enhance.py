@@ -30,7 +30,7 @@ VIDEO_FORMATS = tuple(ext[1:] for ext in CONTAINERS)
               help="How a network runs; auto: the fastest measured on this machine (cached; "
                    "see egan doctor). compile pays off on many same-size images only.")
 @click.option("--tile", type=click.IntRange(min=0), default=None,
-              help="Tile size in pixels (0 = whole frame; default: whole frame up to 1 MP, else 512).")
+              help="Tile size in pixels (0 = whole frame; default: whole frame up to 1 MP, else 768).")
 @click.option("--strength", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
               help="Scale the residual: 0 = input, 1 = model output, up to 2.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
