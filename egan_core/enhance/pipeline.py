@@ -144,9 +144,8 @@ class Enhancer:
         :func:`to_uint8` do, while it is still in the CPU caches: no full-size float copy
         of the result is made.
         """
-        stage = self.stages[0]
-        if (len(self.stages) != 1 or self.strength != 1.0 or self.device.type != "cpu"
-                or not isinstance(stage, EnhancesUint8)):
+        stage = self._direct_stage(EnhancesUint8)
+        if stage is None:
             return None
         transform = None
         if smooth is not None and isinstance(stage, PredictsTransform):
@@ -169,6 +168,13 @@ class Enhancer:
             stage.enhance_uint8(image[None], finish, transform=transform)
         return out
 
+    def _direct_stage(self, kind: type) -> Any:
+        """The chain's one stage where it runs at strength 1 on the CPU and is a ``kind``
+        (a stage that reads uint8 pixels itself); else None."""
+        stage = self.stages[0]
+        alone = len(self.stages) == 1 and self.strength == 1.0 and self.device.type == "cpu"
+        return stage if alone and isinstance(stage, kind) else None
+
     def enhance_frame_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, from_rgb: np.ndarray,
                           smooth: Smooth | None = None) -> np.ndarray | None:
         """Enhance one 4:2:0 video frame given as its Y, Cb and Cr planes (uint8; chroma at
@@ -182,9 +188,8 @@ class Enhancer:
         (``3 x 4``, 8-bit RGB levels to Y'CbCr levels); values are clipped and rounded as
         :func:`to_uint8` does.
         """
-        stage = self.stages[0]
-        if (len(self.stages) != 1 or self.strength != 1.0 or self.device.type != "cpu"
-                or not isinstance(stage, EnhancesYcc)):
+        stage = self._direct_stage(EnhancesYcc)
+        if stage is None:
             return None
         y, cb, cr = planes
         h, w = y.shape

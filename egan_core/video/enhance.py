@@ -171,7 +171,9 @@ class _Run:
         self.transforms = all(isinstance(stage, PredictsTransform) for stage in enhancer.stages)
         self.blender = FlowBlender(temporal, keep_detail=0.0 if self.transforms else GENERATED_DETAIL)
         self.temporal = temporal
-        self.from_rgb = ycc_matrices(reader.info.matrix)[1]  # what the writer encodes in
+        # the decoder's planes to RGB, and RGB to what the writer encodes (limited range)
+        self.to_rgb = ycc_matrices(reader.info.matrix, reader.info.full_range)[0]
+        self.from_rgb = ycc_matrices(reader.info.matrix)[1]
         self.tmp = temporary_beside(target, target.suffix)
         try:
             self.writer = VideoWriter(self.tmp, reader, container=target.suffix, crf=crf, preset=preset)
@@ -250,8 +252,7 @@ class _Run:
                     self.smoother.reset()
             out = None
             if item.i420 is not None:  # straight from the decoder's planes to the encoder's
-                to_rgb = ycc_matrices(item.matrix, item.full_range)[0]
-                out = self.enhancer.enhance_frame_ycc(i420_planes(item.i420), to_rgb, self.from_rgb,
+                out = self.enhancer.enhance_frame_ycc(i420_planes(item.i420), self.to_rgb, self.from_rgb,
                                                       self.smoother)
             if out is None:
                 out = self.enhancer.enhance_frame(item.image, self.smoother)

@@ -162,15 +162,14 @@ class Frame:
     @property
     def luma(self) -> np.ndarray | None:
         """The decoder's Y plane (uint8), where it had one."""
-        return None if self.i420 is None else self.i420[:self.i420.shape[0] * 2 // 3]
+        return None if self.i420 is None else i420_planes(self.i420)[0]
 
     @property
     def size(self) -> tuple[int, int]:
         """``(height, width)``."""
-        if self.i420 is not None:
-            return self.i420.shape[0] * 2 // 3, self.i420.shape[1]
-        assert self._image is not None
-        return self._image.shape[0], self._image.shape[1]
+        plane = self.luma if self._image is None else self._image
+        assert plane is not None
+        return plane.shape[0], plane.shape[1]
 
 
 class VideoError(InputError):

@@ -13,15 +13,11 @@ from egan_core.errors import UsageError
 ImageFn = Callable[[np.ndarray], np.ndarray]
 
 
-def _pixels(x: torch.Tensor) -> np.ndarray:
-    """``(N, 3, H, W)`` in [0, 1] -> ``(N, H, W, 3)`` uint8, rounded."""
-    levels = (x.detach().float().clamp(0, 1) * 255 + 0.5).floor().to(torch.uint8)
-    return levels.permute(0, 2, 3, 1).cpu().numpy()
-
-
 def _per_image(fn: ImageFn, x: torch.Tensor) -> torch.Tensor:
     """Apply an ``(H, W, 3)`` uint8 RGB function to each image of an ``(N, 3, H, W)`` batch."""
-    out = np.stack([fn(np.ascontiguousarray(img)) for img in _pixels(x)])
+    batch = (x.detach().float().clamp(0, 1) * 255 + 0.5).floor().to(torch.uint8)
+    batch = batch.permute(0, 2, 3, 1).cpu().numpy()
+    out = np.stack([fn(np.ascontiguousarray(img)) for img in batch])
     return torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device, torch.float32) / 255.0
 
 
@@ -112,13 +108,14 @@ class Denoise:
         self.h = None if h is None else float(h)
         self.h_color = None if h_color is None else float(h_color)
 
-    def strengths(self, rgb: np.ndarray) -> tuple[float, float]:
-        """``(h, h_color)`` for one ``(H, W, 3)`` uint8 image (estimated where not set)."""
-        h = H_PER_SIGMA * estimate_noise(rgb) if self.h is None else self.h
+    def strengths(self, rgb: np.ndarray, per_sigma: float = H_PER_SIGMA) -> tuple[float, float]:
+        """``(h, h_color)`` for one ``(H, W, 3)`` uint8 image (``per_sigma`` x its estimated
+        noise where not set)."""
+        h = per_sigma * estimate_noise(rgb) if self.h is None else self.h
         return h, h if self.h_color is None else self.h_color
 
-    def _one(self, rgb: np.ndarray) -> np.ndarray:
-        h, h_color = self.strengths(rgb)
+    def _one(self, rgb: np.ndarray, per_sigma: float = H_PER_SIGMA) -> np.ndarray:
+        h, h_color = self.strengths(rgb, per_sigma)
         if h == 0 and h_color == 0:
             return rgb
         return cv2.fastNlMeansDenoisingColored(rgb, None, h, h_color, 7, 21)
@@ -136,11 +133,4 @@ class Denoise:
         own place)."""
         if self.h is not None:
             return None
-        return _per_image(self._one_input, x)
-
-    def _one_input(self, rgb: np.ndarray) -> np.ndarray:
-        h = SOURCE_H_PER_SIGMA * estimate_noise(rgb)
-        h_color = h if self.h_color is None else self.h_color
-        if h == 0 and h_color == 0:
-            return rgb
-        return cv2.fastNlMeansDenoisingColored(rgb, None, h, h_color, 7, 21)
+        return _per_image(lambda rgb: self._one(rgb, SOURCE_H_PER_SIGMA), x)
