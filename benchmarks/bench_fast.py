@@ -18,7 +18,10 @@ Not a test. Run ``python benchmarks/bench_fast.py`` from the repository root (ad
    photos (target >= 40 dB) and its speed in onnxruntime against PyTorch (float32 tensors
    in and out, so that only the model is compared).
 
-``--parts speed,memory`` runs only those parts (default: all four).
+``--parts speed,memory`` runs only those parts (default: all four). ``--weights A B ...``
+measures other ``fast_grid`` weights beside the shipped ones (the ``fast`` v2 variants with a
+detail branch, from ``scripts/fit_fast_detail.py``) and ends with a trade-off table, one row
+per model: NIQE, PSNR, speed and memory, so a user can pick.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,7 +66,7 @@ def _read(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def quality(data: Path) -> None:
+def quality(data: Path, weights: list[Path | None], curve: dict[str, dict[str, float]]) -> None:
     from egan_core import load_enhancer
     from egan_core.metrics import niqe, psnr
 
@@ -70,20 +74,38 @@ def quality(data: Path) -> None:
     if not (pairs / "low").is_dir():
         print(f"quality: skipped ({pairs} not found; pass --data)")
         return
-    fast, gan = load_enhancer("fast", device="cpu"), load_enhancer("gan", device="cpu", precision="fp32")
-    rows = []
-    for name in HOLDOUT:
-        low, official = _read(pairs / "low" / f"{name}.png"), _read(pairs / "official" / f"{name}.png")
-        out_fast, out_gan = fast(low), gan(low)
-        rows.append((name, psnr(out_fast, official), psnr(out_gan, official), psnr(low, official),
-                     niqe(out_fast), niqe(official), niqe(out_gan)))
-        print(f"  {name:8s} PSNR fast {rows[-1][1]:6.2f} dB  default {rows[-1][2]:6.2f}  input "
-              f"{rows[-1][3]:6.2f}   NIQE fast {rows[-1][4]:5.2f}  official {rows[-1][5]:5.2f}  "
-              f"default {rows[-1][6]:5.2f}")
-    mean = [statistics.mean(r[i] for r in rows) for i in range(1, 7)]
-    print(f"quality (held-out, vs official): PSNR fast {mean[0]:.2f} dB (target >= 25), default "
-          f"{mean[1]:.2f}, input {mean[2]:.2f}; NIQE fast {mean[3]:.3f}, official {mean[4]:.3f} "
-          f"(target <= {mean[4] + 0.10:.3f}), default {mean[5]:.3f}")
+    names = sorted(p.stem for p in (pairs / "low").glob("*.png"))
+    images = {n: (_read(pairs / "low" / f"{n}.png"), _read(next((pairs / "official").glob(f"{n}.*"))))
+              for n in names}
+    gan = load_enhancer("gan", device="cpu", precision="fp32")
+    official_niqe = {n: niqe(official) for n, (_, official) in images.items()}
+    gan_out = {n: gan(images[n][0]) for n in HOLDOUT}
+    held_gan = [(psnr(gan_out[n], images[n][1]), niqe(gan_out[n])) for n in HOLDOUT]
+    for path in weights:
+        fast = load_enhancer("fast", checkpoint=None if path is None else str(path), device="cpu")
+        label = _label(path)
+        rows = {}
+        for name, (low, official) in images.items():
+            out = fast(low)
+            rows[name] = (psnr(out, official), niqe(out), psnr(low, official))
+        for name in HOLDOUT:
+            p, q, p_in = rows[name]
+            print(f"  {label} {name:8s} PSNR {p:6.2f} dB  input {p_in:6.2f}   NIQE {q:5.3f}  "
+                  f"official {official_niqe[name]:5.3f}")
+        held = [statistics.mean(rows[n][i] for n in HOLDOUT) for i in (0, 1)]
+        held_official = statistics.mean(official_niqe[n] for n in HOLDOUT)
+        every = [statistics.mean(r[i] for r in rows.values()) for i in (0, 1)]
+        every_official = statistics.mean(official_niqe.values())
+        curve.setdefault(label, {}).update(niqe_held=held[1], psnr_held=held[0], niqe_all=every[1])
+        print(f"quality {label} (vs official): held-out PSNR {held[0]:.2f} dB (target >= 25; default model "
+              f"{statistics.mean(g[0] for g in held_gan):.2f}), NIQE {held[1]:.3f} (target <= "
+              f"{held_official + 0.10:.3f}; official {held_official:.3f}, default model "
+              f"{statistics.mean(g[1] for g in held_gan):.3f}); all {len(names)}: PSNR {every[0]:.2f} dB, "
+              f"NIQE {every[1]:.3f} (target <= {every_official + 0.10:.3f}; official {every_official:.3f})")
+
+
+def _label(path: Path | None) -> str:
+    return "shipped" if path is None else path.stem
 
 
 def _model_fn(model: torch.nn.Module, image: np.ndarray) -> Fn:
@@ -98,28 +120,41 @@ def _model_fn(model: torch.nn.Module, image: np.ndarray) -> Fn:
     return run
 
 
-def speed(repeats: int) -> None:
+def speed(repeats: int, weights: list[Path | None], curve: dict[str, dict[str, float]]) -> None:
     from egan_core import load_enhancer
     from egan_core.model_loading import load_generator
     from egan_plugins.enhancers.fast import FAST_WEIGHTS
     from egan_plugins.networks.fast_grid_flops import count_flops
 
-    fast, gan = load_enhancer("fast", device="cpu"), load_enhancer("gan", device="cpu")
-    model = load_generator(FAST_WEIGHTS).eval()
+    gan = load_enhancer("gan", device="cpu")
     one, twelve = dark_image(1000, 1000), dark_image(3000, 4000)
-    t = _timed({"gan 1MP": lambda: gan(one), "fast 1MP": lambda: fast(one),
-                "model 1MP": _model_fn(model, one)}, max(1, repeats // 2))
-    t.update(_timed({"fast 12MP": lambda: fast(twelve), "model 12MP": _model_fn(model, twelve)}, repeats))
-    print(f"speed ({torch.get_num_threads()} threads, uint8 in/out): default model {1 / t['gan 1MP']:.2f}"
-          f" MP/s; fast {1 / t['fast 1MP']:.1f} MP/s at 1 MP through load_enhancer -> "
-          f"{t['gan 1MP'] / t['fast 1MP']:.0f}x, bare model {1 / t['model 1MP']:.1f} MP/s -> "
-          f"{t['gan 1MP'] / t['model 1MP']:.0f}x (target >= 100x)")
-    print(f"  fast at 12 MP: {12 / t['fast 12MP']:.1f} MP/s through load_enhancer, "
-          f"{12 / t['model 12MP']:.1f} MP/s bare model (target >= 20)")
-    for h, w in ((1000, 1000), (3000, 4000)):
-        c = count_flops(model, h, w)
-        print(f"  FLOPs at {h * w / 1e6:.0f} MP: {c['total'] / 1e6:.0f} M (low-res branch "
-              f"{c['low_res'] / 1e6:.0f} M, full-res {c['full_res'] / (h * w):.1f} per pixel)")
+    fns: dict[str, Fn] = {"gan 1MP": lambda: gan(one)}
+    big: dict[str, Fn] = {}
+    models = {}
+    for path in weights:
+        label = _label(path)
+        fast = load_enhancer("fast", checkpoint=None if path is None else str(path), device="cpu")
+        models[label] = load_generator(FAST_WEIGHTS if path is None else path).eval()
+        fns[f"{label} 1MP"] = lambda fast=fast: fast(one)
+        fns[f"{label} model 1MP"] = _model_fn(models[label], one)
+        big[f"{label} 12MP"] = lambda fast=fast: fast(twelve)
+        big[f"{label} model 12MP"] = _model_fn(models[label], twelve)
+    t = _timed(fns, max(1, repeats // 2))
+    t.update(_timed(big, repeats))
+    print(f"speed ({torch.get_num_threads()} threads, uint8 in/out): default model "
+          f"{1 / t['gan 1MP']:.2f} MP/s")
+    for label, model in models.items():
+        ratio = t["gan 1MP"] / t[f"{label} 1MP"]
+        curve.setdefault(label, {}).update(mps_12=12 / t[f"{label} 12MP"], ratio=ratio)
+        print(f"  {label}: {1 / t[f'{label} 1MP']:.1f} MP/s at 1 MP through load_enhancer -> {ratio:.0f}x "
+              f"the default model, bare model {1 / t[f'{label} model 1MP']:.1f} MP/s -> "
+              f"{t['gan 1MP'] / t[f'{label} model 1MP']:.0f}x (target >= 100x)")
+        print(f"  {label} at 12 MP: {12 / t[f'{label} 12MP']:.1f} MP/s through load_enhancer, "
+              f"{12 / t[f'{label} model 12MP']:.1f} MP/s bare model (target >= 20)")
+        for h, w in ((1000, 1000), (3000, 4000)):
+            c = count_flops(model, h, w)
+            print(f"  {label} FLOPs at {h * w / 1e6:.0f} MP: {c['total'] / 1e6:.0f} M (low-res branch "
+                  f"{c['low_res'] / 1e6:.0f} M, full-res {c['full_res'] / (h * w):.1f} per pixel)")
 
 
 _MEMORY_CHILD = """
@@ -128,7 +163,7 @@ sys.path.insert(0, sys.argv[2])
 from _shared import dark_image
 torch.set_num_threads(int(sys.argv[1]))
 from egan_core import load_enhancer
-fast = load_enhancer("fast", device="cpu")
+fast = load_enhancer("fast", checkpoint=sys.argv[3] or None, device="cpu")
 image = np.tile(dark_image(1000, 1000), (4, 6, 1))
 fast(image[:64, :64])
 def peak():  # KiB; VmHWM is this process's own (ru_maxrss keeps the parent's across fork + exec)
@@ -143,31 +178,40 @@ print(before, after, out.shape)
 """
 
 
-def memory(threads: int) -> None:
+def memory(threads: int, weights: list[Path | None], curve: dict[str, dict[str, float]]) -> None:
     here = str(Path(__file__).resolve().parent)
-    result = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(threads), here],
-                            capture_output=True, text=True, check=True)
-    before, after = (int(v) * 1024 for v in result.stdout.split()[:2])  # KiB -> bytes
-    print(f"memory, 24 MP (6000x4000) in one pass: process peak {after / 2**30:.2f} GiB = "
-          f"{after / 1e9:.2f} GB (target < 1.5 GB; {before / 2**30:.2f} GiB peak before it, with "
-          f"torch, the model and the 72 MB input loaded: the pass added {(after - before) / 1e6:.0f} MB)")
+    for path in weights:
+        command = [sys.executable, "-c", _MEMORY_CHILD, str(threads), here, "" if path is None else str(path)]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        before, after = (int(v) * 1024 for v in result.stdout.split()[:2])  # KiB -> bytes
+        curve.setdefault(_label(path), {})["peak_gb"] = after / 1e9
+        print(f"memory {_label(path)}, 24 MP (6000x4000) in one pass: process peak {after / 2**30:.2f} GiB = "
+              f"{after / 1e9:.2f} GB (target < 1.5 GB; {before / 2**30:.2f} GiB peak before it, with "
+              f"torch, the model and the 72 MB input loaded: the pass added {(after - before) / 1e6:.0f} MB)")
 
 
-def onnx_check(data: Path, repeats: int) -> None:
+def onnx_check(data: Path, repeats: int, weights: list[Path | None]) -> None:
     try:
         import onnxruntime as ort
     except ImportError:
         print("onnx: skipped (pip install 'egan[onnx]')")
         return
+    for weights_path in weights:
+        _onnx_one(data, repeats, weights_path, ort)
+
+
+def _onnx_one(data: Path, repeats: int, weights_path: Path | None, ort: Any) -> None:
     from egan_core.export import export_model
     from egan_core.metrics.psnr import psnr01 as psnr
     from egan_core.model_loading import load_generator
     from egan_plugins.enhancers.fast import FAST_WEIGHTS
 
-    model = load_generator(FAST_WEIGHTS).eval()
+    source = FAST_WEIGHTS if weights_path is None else weights_path
+    label = _label(weights_path)
+    model = load_generator(source).eval()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fast.onnx"
-        export_model(FAST_WEIGHTS, None, "onnx", path)
+        export_model(source, None, "onnx", path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         # no busy-waiting worker threads: on a shared machine they steal the cores they wait for
@@ -186,13 +230,25 @@ def onnx_check(data: Path, repeats: int) -> None:
               else [dark_image(480, 640)])
     tensors = [torch.from_numpy(i.copy()).permute(2, 0, 1)[None].float() / 255 for i in images]
     worst = min(psnr(torch.from_numpy(run_onnx(x)), run_torch(x)) for x in tensors)
-    print(f"onnx: {worst:.1f} dB against PyTorch (worst of {len(images)} images; target >= 40)")
+    print(f"onnx {label}: {worst:.1f} dB against PyTorch (worst of {len(images)} images; target >= 40)")
     for h, w in ((1000, 1000), (3000, 4000)):
         x = torch.from_numpy(dark_image(h, w)).permute(2, 0, 1)[None].float() / 255
         t = _timed({"onnx": lambda x=x: run_onnx(x), "torch": lambda x=x: run_torch(x)}, repeats)
         mp = h * w / 1e6
-        print(f"  {mp:.0f} MP, float32 in/out: onnxruntime {mp / t['onnx']:.1f} MP/s, "
+        print(f"  {label} {mp:.0f} MP, float32 in/out: onnxruntime {mp / t['onnx']:.1f} MP/s, "
               f"PyTorch {mp / t['torch']:.1f} MP/s (target: onnxruntime no slower)")
+
+
+def _print_curve(curve: dict[str, dict[str, float]]) -> None:
+    """One row per model: what a user picks between (speed against quality)."""
+    columns = (("niqe_held", "NIQE held-out", "{:.3f}"), ("niqe_all", "NIQE all", "{:.3f}"),
+               ("psnr_held", "PSNR held-out", "{:.2f}"), ("mps_12", "MP/s at 12 MP", "{:.1f}"),
+               ("ratio", "x default at 1 MP", "{:.0f}"), ("peak_gb", "24 MP peak GB", "{:.2f}"))
+    print("trade-off (one row per model):")
+    print("  | model | " + " | ".join(title for _, title, _ in columns) + " |")
+    for label, values in curve.items():
+        cells = [fmt.format(values[key]) if key in values else "" for key, _, fmt in columns]
+        print(f"  | {label} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -202,20 +258,27 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--parts", default="quality,speed,memory,onnx",
                     help="comma-separated parts to run (quality, speed, memory, onnx)")
+    ap.add_argument("--weights", type=Path, nargs="+", default=[],
+                    help="fast_grid weights to measure beside the shipped model (a trade-off table "
+                         "ends the run)")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     torch.set_num_threads(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}")
+    weights: list[Path | None] = [None, *args.weights]
+    curve: dict[str, dict[str, float]] = {}
     if "quality" in parts:
-        quality(args.data)
+        quality(args.data, weights, curve)
     if "speed" in parts:
-        speed(args.repeats)
+        speed(args.repeats, weights, curve)
     if "memory" in parts:
-        memory(args.threads)
+        memory(args.threads, weights, curve)
     if "onnx" in parts:
-        onnx_check(args.data, args.repeats)
+        onnx_check(args.data, args.repeats, weights)
+    if len(weights) > 1:
+        _print_curve(curve)
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 

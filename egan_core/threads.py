@@ -73,6 +73,31 @@ def on_serial_thread(fn: Callable[[], None]) -> None:
     _SERIAL.submit(run).result()
 
 
+_PAIR: ThreadPoolExecutor | None = None
+
+
+def on_serial_threads(fns: list[Callable[[], None]]) -> None:
+    """Run ``fns`` at once, each on a worker thread of one intra-op thread (as
+    :func:`on_serial_thread`; at most two at a time): for per-pixel passes heavy enough that
+    two Python threads each driving one core beat one driving both (their OpenCV and torch
+    calls release the GIL). Exceptions reach the caller."""
+    global _PAIR
+    with _SERIAL_LOCK:
+        if _PAIR is None:
+            threads = torch.get_num_threads()
+            _PAIR = ThreadPoolExecutor(2, thread_name_prefix=_SERIAL_NAME + "-pair",
+                                       initializer=_one_thread_here)
+            torch.set_num_threads(threads)
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    def run(fn: Callable[[], None]) -> None:
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            fn()
+
+    for future in [_PAIR.submit(run, fn) for fn in fns]:
+        future.result()
+
+
 def _one_thread_here() -> None:
     """This thread's torch operations on one intra-op thread, for good."""
     torch.get_num_threads()  # torch's lazy per-thread setup first (it would reset the count)
@@ -80,9 +105,9 @@ def _one_thread_here() -> None:
 
 
 def _forget_serial_thread() -> None:
-    """A forked child has no worker thread (its copy of the executor would wait forever)."""
-    global _SERIAL
-    _SERIAL = None
+    """A forked child has no worker threads (its copies of the executors would wait forever)."""
+    global _SERIAL, _PAIR
+    _SERIAL = _PAIR = None
 
 
 if hasattr(os, "register_at_fork"):

@@ -11,7 +11,7 @@ from egan_core.errors import UsageError
 from egan_core.model_loading import load_generator
 from egan_core.threads import on_serial_thread
 from egan_core.weights import checkpoint_or_shipped
-from egan_plugins.shipped import FAST_MODEL
+from egan_plugins.shipped import FAST_DETAIL_MODEL, FAST_MODEL
 
 #: The file of the model ``fast`` uses without ``checkpoint`` (``FAST_MODEL.file``).
 FAST_WEIGHTS = FAST_MODEL.file
@@ -85,16 +85,24 @@ class FastRunner:
         """
         self.model.enhance_uint8(image, finish, transform)
 
-def fast_enhancer(checkpoint: str | None = None, device: torch.device | None = None) -> FastRunner:
+def fast_enhancer(checkpoint: str | None = None, detail: bool = False,
+                  device: torch.device | None = None) -> FastRunner:
     """Enhance with the distilled real-time model (far faster than ``gan``; see docs/benchmarks.md).
 
     Args:
         checkpoint: ``fast_grid`` weights (egan checkpoint or ``.safetensors``); None = the
             shipped ``fast`` model.
+        detail: without ``checkpoint``, the shipped ``fast`` v2 weights: the same tone and
+            colour plus a full-resolution detail branch (closer to EnlightenGAN's texture,
+            several times slower; MODEL.md has the trade-off).
         device: injected by the engine.
 
     Raises:
         EganError: no checkpoint given and the shipped weights are missing.
+        UsageError: ``detail`` with a ``checkpoint`` (the checkpoint decides).
     """
-    path = checkpoint_or_shipped(checkpoint, FAST_MODEL)
+    if detail and checkpoint is not None:
+        raise UsageError("enhancer 'fast': detail=true picks the shipped fast v2 weights; with --checkpoint "
+                         "the checkpoint decides (drop detail)")
+    path = checkpoint_or_shipped(checkpoint, FAST_DETAIL_MODEL if detail else FAST_MODEL)
     return FastRunner(load_generator(path), device or torch.device("cpu"))

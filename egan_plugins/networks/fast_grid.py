@@ -11,6 +11,17 @@ coefficient maps at 8 channels. Per pixel, with ``x`` the [0, 1] RGB and ``L`` i
 
 ``a``, ``b`` (3 each), ``s`` and ``t`` vary smoothly over the image: a per-region colour gain
 and offset plus a per-region tone curve in luma.
+
+That transform cannot make the fine texture a GAN draws. The optional *detail branch*
+(``detail``: box-filter radii, ``fast`` v2) adds it back at full resolution from the input's
+own high frequencies: differences of box blurs of the input's luma and of its colour
+(``x - L``), each band scaled per pixel by a gain that a tiny per-pixel network predicts
+from the local brightening (log of output over input luma), the output's luma and the
+input's::
+
+    out = T(x) + sum_i g_i * (Y_{i-1} - Y_i) + sum_i h_i * (C_{i-1} - C_i)
+
+with ``Y_0 = L``, ``Y_i = box_{r_i}(L)``, ``C_0 = x - L``, ``C_i = box_{r_i}(x - L)``.
 """
 
 from __future__ import annotations
@@ -24,9 +35,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from egan_core.generator_io import LUMA
-from egan_core.threads import on_serial_thread, serial_if_small
+from egan_core.threads import on_serial_thread, on_serial_threads, serial_if_small
 from egan_plugins.networks.bands import BAND_PIXELS
-from egan_plugins.networks.fast_grid_onnx import write_banded_onnx
+from egan_plugins.networks.fast_grid_onnx import write_banded_onnx, write_traced_onnx
 from egan_plugins.networks.init import seeded
 
 #: Coefficient channels: a_r, a_g, a_b, b_r, b_g, b_b, s, t.
@@ -37,6 +48,8 @@ COEFFS = 8
 FLOAT_COPY_PIXELS = 1 << 22
 #: ``load(n, start, stop, buf)`` of :meth:`FastGridNet._bands`: a band's ``(3, h, W)`` float pixels.
 Loader = Callable[[int, int, int, torch.Tensor], torch.Tensor]
+#: ``source(n, top, bottom)``: rows of image ``n`` as ``(rows, W, 3)`` float32 RGB (the detail branch).
+Source = Callable[[int, int, int], np.ndarray]
 #: ``consume(n, start, stop, band)``: receives each enhanced band (see :meth:`FastGridNet.enhance_uint8`).
 Consumer = Callable[[int, int, int, torch.Tensor], None]
 
@@ -67,6 +80,17 @@ def _bilinear_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, torch
     return first, np.minimum(first + 1, n_in - 1), torch.from_numpy(src - first.astype(np.float32))
 
 
+#: Offset in the detail branch's log gain ``log((L_out + eps) / (L_in + eps))``: black
+#: pixels get a finite gain.
+DETAIL_EPS = 0.02
+
+
+def box_blur(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over the ``(2 radius + 1)^2`` square around each pixel, edges replicated (as
+    ``cv2.blur`` with ``BORDER_REPLICATE``, which the banded pass uses)."""
+    return F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), 2 * radius + 1, stride=1)
+
+
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1)
 
@@ -79,6 +103,9 @@ class FastGridNet(nn.Module):
             as HDRNet does), a multiple of 64; the grid is ``size / 16`` cells a side.
         width: channels of the CNN's deepest layers.
         seed: seed of the weight initialisation (injected from the recipe's ``seed``).
+        detail: radii of the detail branch's box blurs, increasing (``fast`` v2: 1, 2, 4);
+            empty: no detail branch (``fast`` v1, a pure per-region transform).
+        detail_width: hidden channels of the detail branch's per-pixel network.
     """
 
     #: Works on [0, 1] images, needs no attention map and pads nothing (any size runs as is).
@@ -86,12 +113,19 @@ class FastGridNet(nn.Module):
     needs_attention = False
     pad_multiple = 1
 
-    def __init__(self, size: int = 256, width: int = 64, seed: int = 0) -> None:
+    def __init__(self, size: int = 256, width: int = 64, seed: int = 0, detail: Sequence[int] = (),
+                 detail_width: int = 8) -> None:
         super().__init__()
         if size < 64 or size % 64:
             raise ValueError(f"size must be a multiple of 64; got {size}")
         if width < 8:
             raise ValueError(f"width must be at least 8, got {width}")
+        radii = tuple(int(r) for r in detail)
+        if any(r < 1 for r in radii) or list(radii) != sorted(set(radii)):
+            raise ValueError(f"detail must be increasing radii >= 1, got {list(detail)}")
+        if radii and detail_width < 1:
+            raise ValueError(f"detail_width must be >= 1, got {detail_width}")
+        self.detail_radii = radii
         self.size, self.width = size, width
         w4, w2 = width // 4, width // 2
         self.splat = nn.ModuleList([_conv(3, w4, 2), _conv(w4, w2, 2), _conv(w2, width, 2),
@@ -110,6 +144,14 @@ class FastGridNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu", generator=gen)
                 nn.init.zeros_(module.bias)
         nn.init.normal_(self.head.weight, std=1e-3, generator=gen)  # start near the identity
+        self.detail: nn.Sequential | None = None
+        if radii:  # after v1's initialisation, which it leaves as it was
+            self.detail = nn.Sequential(nn.Conv2d(3, detail_width, 1), nn.ReLU(),
+                                        nn.Conv2d(detail_width, 2 * len(radii), 1))
+            nn.init.kaiming_normal_(self.detail[0].weight, nonlinearity="relu", generator=gen)
+            nn.init.zeros_(self.detail[0].bias)
+            nn.init.zeros_(self.detail[2].weight)  # no detail until trained: v1's output
+            nn.init.zeros_(self.detail[2].bias)
 
     def low_res(self, x: torch.Tensor) -> torch.Tensor:
         """The fixed-size copy the CNN sees: ``(N, 3, size, size)``.
@@ -176,10 +218,11 @@ class FastGridNet(nn.Module):
         tone = torch.addcmul(coef[:, 6:7], coef[:, 7:8], lum) * lum
         return torch.addcmul(coef[:, 3:6], coef[:, 0:3], x) + tone
 
-    def enhance(self, x: torch.Tensor, grid: torch.Tensor | None = None) -> torch.Tensor:
+    def enhance(self, x: torch.Tensor, grid: torch.Tensor | None = None, detail: bool = True) -> torch.Tensor:
         """Enhance ``(N, 3, H, W)`` in [0, 1] -> [0, 1] (not clipped), differentiable.
 
         ``grid``: coefficients to apply instead of :meth:`grid`'s (video smooths them over time).
+        ``detail``: False leaves out the detail branch (the per-region transform alone).
         """
         grid = self.grid(x) if grid is None else grid
         if torch.is_grad_enabled() and not torch.jit.is_tracing():
@@ -188,7 +231,33 @@ class FastGridNet(nn.Module):
             coef = rows @ (grid @ cols.T)
         else:
             coef = F.interpolate(grid, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return self._transform(x, coef, self.luma)
+        out = self._transform(x, coef, self.luma)
+        if detail and self.detail is not None:
+            out = out + self.detail_residual(x, out)
+        return out
+
+    def detail_gains(self, lum_in: torch.Tensor, lum_out: torch.Tensor) -> torch.Tensor:
+        """The detail branch's per-pixel gains ``(N, 2 len(detail), ...)`` from the input's
+        and the (clipped) output's luma, ``(N, 1, ...)`` each."""
+        assert self.detail is not None
+        gain = torch.log((lum_out + DETAIL_EPS) / (lum_in + DETAIL_EPS))
+        return self.detail(torch.cat([gain, lum_out, lum_in.clamp(min=0).sqrt()], 1))
+
+    def detail_residual(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """What the detail branch adds to the transform's output ``out`` of ``x`` (see the
+        module docstring), whole frame, differentiable."""
+        lum = (x * self.luma).sum(1, keepdim=True)
+        gains = self.detail_gains(lum, (out.clamp(0.0, 1.0) * self.luma).sum(1, keepdim=True))
+        colour = x - lum
+        n = len(self.detail_radii)
+        residual = torch.zeros_like(x)
+        finer_lum, finer_colour = lum, colour
+        for i, radius in enumerate(self.detail_radii):
+            low_lum, low_colour = box_blur(lum, radius), box_blur(colour, radius)
+            residual = (residual + gains[:, i:i + 1] * (finer_lum - low_lum)
+                        + gains[:, n + i:n + i + 1] * (finer_colour - low_colour))
+            finer_lum, finer_colour = low_lum, low_colour
+        return residual
 
     @torch.no_grad()
     def enhance_banded(self, x: torch.Tensor, grid: torch.Tensor | None = None) -> torch.Tensor:
@@ -204,9 +273,13 @@ class FastGridNet(nn.Module):
             grid = self.grid(x) if grid is None else grid
             out = torch.empty_like(x)
             last = x.permute(0, 2, 3, 1).is_contiguous() and x.device.type == "cpu"
+
+            def source(n: int, top: int, bottom: int) -> np.ndarray:
+                return x[n, :, top:bottom].permute(1, 2, 0).contiguous().numpy()
+
+            bands = self._bands if self.detail is None else self._bands_detail
             if not last:
-                self._bands(grid, x.shape[-2:], lambda n, a, b, buf: x[n, :, a:b],
-                            lambda *_: None, out)
+                bands(grid, x.shape[-2:], lambda n, a, b, buf: x[n, :, a:b], lambda *_: None, out, source)
                 return out
             # channels-last views of HxWx3 arrays: bands are split and merged with OpenCV
             src, dst = x.permute(0, 2, 3, 1).numpy(), out.permute(0, 2, 3, 1).numpy()
@@ -219,7 +292,7 @@ class FastGridNet(nn.Module):
             def merge(n: int, start: int, stop: int, band: torch.Tensor) -> None:
                 cv2.merge([plane.numpy() for plane in band], dst=dst[n, start:stop])
 
-            self._bands(grid, x.shape[-2:], load, merge)
+            bands(grid, x.shape[-2:], load, merge, None, source)
             return out
 
     @torch.no_grad()
@@ -268,7 +341,13 @@ class FastGridNet(nn.Module):
             rgb = torch.addmm(offset, scale, src, out=buf.view(3, band))
             return rgb.clamp_(0.0, 1.0).view(3, -1, w)
 
-        on_serial_thread(lambda: self._bands(grid, (h, w), load, finish))
+        matrix = (to_rgb / 255).astype(np.float32)
+
+        def source(_: int, top: int, bottom: int) -> np.ndarray:
+            rgb = cv2.transform(cv2.merge([plane[top:bottom] for plane in planes]).astype(np.float32), matrix)
+            return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+        on_serial_thread(lambda: self._bands(grid, (h, w), load, finish, source=source))
 
     @torch.no_grad()
     def enhance_uint8(self, image: np.ndarray, finish: Consumer, grid: torch.Tensor | None = None) -> None:
@@ -303,10 +382,28 @@ class FastGridNet(nn.Module):
                 buf[c].copy_(torch.from_numpy(plane))
             return buf.div_(255)
 
-        self._bands(grid, (h, w), load, finish)
+        def source(_: int, top: int, bottom: int) -> np.ndarray:
+            return np.divide(image[top:bottom], np.float32(255), dtype=np.float32)
+
+        if self.detail is None:
+            self._bands(grid, (h, w), load, finish)
+        else:
+            self._bands_detail(grid, (h, w), load, finish, None, source)
+
+    def _bands_detail(self, grid: torch.Tensor, size: tuple[int, int], load: Loader, consume: Consumer,
+                      out: torch.Tensor | None, source: Source) -> None:
+        """:meth:`_bands` of a model with the detail branch: the top and bottom halves of the
+        rows on two threads of one intra-op thread each (:func:`on_serial_threads`), since the
+        branch's blurs and products are heavy enough to use both cores. ``load`` and
+        ``consume`` must be safe to call from two threads on different rows."""
+        h = size[0]
+        halves = [(0, h // 2), (h // 2, h)]
+        on_serial_threads([lambda rows=rows: self._bands(grid, size, load, consume, out, source, rows)
+                           for rows in halves])
 
     def _bands(self, grid: torch.Tensor, size: tuple[int, int], load: Loader, consume: Consumer,
-               out: torch.Tensor | None = None) -> None:
+               out: torch.Tensor | None = None, source: Source | None = None,
+               rows_range: tuple[int, int] | None = None) -> None:
         """The banded pass: the same function as :meth:`enhance`, on one intra-op thread.
 
         The coefficient maps are interpolated along x once (``grid rows x W``, small); each
@@ -316,6 +413,9 @@ class FastGridNet(nn.Module):
         ``load(n, start, stop, buf)`` returns the band's ``(3, h, W)`` float pixels (in
         ``buf`` or a view); the result goes to ``out[n, :, start:stop]`` when ``out`` is
         given, else to a reused buffer, and then to ``consume(n, start, stop, result)``.
+        ``source(n, top, bottom)``: rows of image ``n`` as ``(rows, W, 3)`` float32 RGB, for the
+        detail branch (which needs a few rows around each band); None leaves the branch out.
+        ``rows_range``: only the rows ``(first, end)`` (default: all).
 
         The caller runs it on one intra-op thread: each band's operations are small and
         memory-bound, and splitting every one across threads makes it wait for all the
@@ -336,12 +436,13 @@ class FastGridNet(nn.Module):
         new = {"device": grid.device, "dtype": torch.float32}
         pix_buf, coef_buf = torch.empty(3, step * w, **new), torch.empty(COEFFS, step * w, **new)
         out_buf = torch.empty(3, step * w, **new)
+        lo, hi = (0, h) if rows_range is None else rows_range
         for n in range(grid.shape[0]):
-            start = 0
-            while start < h:
+            start = lo
+            while start < hi:
                 i0 = first[start]
                 stop = start
-                while stop < h and stop - start < step and first[stop] == i0:
+                while stop < hi and stop - start < step and first[stop] == i0:
                     stop += 1
                 i1 = min(i0 + 1, gh - 1)
                 band = (stop - start) * w
@@ -352,15 +453,64 @@ class FastGridNet(nn.Module):
                 tone = torch.addcmul(coef[6], coef[7], lum).mul_(lum)
                 dst = out_buf[:, :band].view(3, -1, w) if out is None else out[n, :, start:stop]
                 torch.addcmul(coef[3:6], coef[0:3], x, out=dst)
-                consume(n, start, stop, dst.add_(tone))
+                dst.add_(tone)
+                if source is not None and self.detail is not None:
+                    self._detail_band(source, n, start, stop, h, x, dst)
+                consume(n, start, stop, dst)
                 start = stop
+
+    def _detail_band(self, source: Source, n: int, start: int, stop: int, height: int,
+                     x: torch.Tensor, out: torch.Tensor) -> None:
+        """Add :meth:`detail_residual` of rows ``start:stop`` to ``out`` (the band's
+        transform output, ``(3, rows, W)``; ``x`` its input).
+
+        The rows of ``source`` around the band (as far as the widest blur reaches) are
+        blurred in OpenCV with edges replicated, so the band's rows equal the whole frame's.
+        The sum over blur levels is regrouped so each level is read once::
+
+            sum_i d_i (Y_{i-1} - Y_i) = d_1 Y_0 + sum_{0<j<n} (d_{j+1} - d_j) Y_j - d_n Y_n
+
+        and the colour terms ``C = x - L`` become terms of ``x`` and of ``L`` (blurs are linear).
+        """
+        assert self.detail is not None
+        reach = self.detail_radii[-1]
+        top, bottom = max(0, start - reach), min(height, stop + reach)
+        rgb = source(n, top, bottom)  # (rows, W, 3) float32
+        lum_all = cv2.transform(rgb, self.luma.view(1, 3).numpy())
+        planes = cv2.split(rgb)
+        inner = slice(start - top, stop - top)
+        rows, w = stop - start, rgb.shape[1]
+        lum = torch.from_numpy(lum_all[inner]).view(1, -1)
+        lum_out = torch.mm(self.luma.view(1, 3), out.clamp(0.0, 1.0).view(3, -1))
+        first, last = self.detail[0], self.detail[2]
+        feats = torch.cat([torch.log((lum_out + DETAIL_EPS) / (lum + DETAIL_EPS)), lum_out,
+                           lum.clamp(min=0).sqrt()])
+        hidden = torch.addmm(first.bias[:, None], first.weight.flatten(1), feats).relu_()
+        gains = torch.addmm(last.bias[:, None], last.weight.flatten(1), hidden).view(-1, rows, w)
+        count = len(self.detail_radii)
+        colour = gains[count:]
+        luma_only = gains[:count].sub_(colour)
+        # level 0 (the pixels themselves) weighs g_1, level j g_{j+1} - g_j, the last -g_n
+        out.addcmul_(colour[0], x)
+        lum_sum = luma_only[0] * lum.view(rows, w)
+        for j, radius in enumerate(self.detail_radii, start=1):
+            k = (2 * radius + 1, 2 * radius + 1)
+            colour_w = colour[j] - colour[j - 1] if j < count else colour[j - 1].neg()
+            luma_w = luma_only[j] - luma_only[j - 1] if j < count else luma_only[j - 1].neg()
+            for c, plane in enumerate(planes):
+                low = cv2.blur(plane, k, borderType=cv2.BORDER_REPLICATE)[inner]
+                out[c].addcmul_(colour_w, torch.from_numpy(low))
+            low = cv2.blur(lum_all, k, borderType=cv2.BORDER_REPLICATE)[inner]
+            lum_sum.addcmul_(luma_w, torch.from_numpy(low))
+        out.add_(lum_sum)
 
     def write_onnx(self, path: str, example: torch.Tensor, dynamic: bool, opset: int,
                    input_name: str, output_name: str) -> None:
         """``egan export``'s ONNX form: the grid traced, the full-resolution part banded
         (:mod:`egan_plugins.networks.fast_grid_onnx`), as fast in onnxruntime as
-        :meth:`enhance_banded` in PyTorch."""
-        write_banded_onnx(self, path, example, dynamic, opset, input_name, output_name)
+        :meth:`enhance_banded` in PyTorch; with the detail branch, the whole model traced."""
+        write = write_banded_onnx if self.detail is None else write_traced_onnx
+        write(self, path, example, dynamic, opset, input_name, output_name)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The generator contract (``value_range = "unit"``, no attention map).

@@ -18,6 +18,10 @@ at least half of them (so the last band needs no padding); otherwise the last ba
 the image's last row and the extra rows are cut.
 The same function as :meth:`FastGridNet.enhance` followed by ``clamp(0, 1)``, up to float
 rounding (``egan export`` checks it at 40 dB).
+
+A model with the detail branch (``fast`` v2) is traced whole (:func:`write_traced_onnx`):
+its box blurs need the rows around each band, which a ``Scan`` over disjoint bands does not
+have.
 """
 
 from __future__ import annotations
@@ -42,6 +46,28 @@ class _Grid(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net.grid(image)
+
+
+class _Clamped(nn.Module):
+    """``image -> clamp(enhance(image), 0, 1)``: the whole model, traced."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.net.enhance(image).clamp(0.0, 1.0)
+
+
+def write_traced_onnx(net: nn.Module, path: str, example: torch.Tensor, dynamic: bool,
+                      opset: int, input_name: str, output_name: str) -> None:
+    """Write ``net`` as one traced whole-frame graph (arguments as :func:`write_banded_onnx`)."""
+    axes = {0: "batch", 2: "height", 3: "width"} if dynamic else {0: "batch"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Clamped(net), (example,), path, input_names=[input_name],
+                          output_names=[output_name], dynamic_axes={input_name: axes, output_name: axes},
+                          opset_version=opset, do_constant_folding=True, dynamo=False)
 
 
 class _Builder:

@@ -52,6 +52,21 @@ def test_on_serial_thread_runs_on_one_thread_and_leaves_the_caller_alone() -> No
         torch.set_num_threads(before)
 
 
+def test_on_serial_threads_runs_side_by_side_each_on_one_thread() -> None:
+    both = threading.Barrier(2, timeout=10)  # each waits for the other: they must run at once
+    seen: list[tuple[int, str]] = []
+
+    def work() -> None:
+        both.wait()
+        seen.append((torch.get_num_threads(), threading.current_thread().name))
+
+    with torch.no_grad():
+        threads.on_serial_threads([work, work])
+    assert [n for n, _ in seen] == [1, 1] and seen[0][1] != seen[1][1]
+    with pytest.raises(ValueError, match="boom"):
+        threads.on_serial_threads([lambda: None, lambda: (_ for _ in ()).throw(ValueError("boom"))])
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_gets_its_own_worker() -> None:
     threads.on_serial_thread(lambda: None)  # the parent's worker exists

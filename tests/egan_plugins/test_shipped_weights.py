@@ -18,6 +18,7 @@ from egan_core.weights import WeightsRecord, file_sha256
 from egan_plugins.enhancers import fast, gan, zoo
 from egan_plugins.shipped import (
     DEFAULT_MODEL,
+    FAST_DETAIL_MODEL,
     FAST_MODEL,
     PAIRLIE_MODEL,
     SHIPPED,
@@ -66,12 +67,12 @@ def test_every_record_is_registered_as_a_model_of_egan_and_names_its_enhancer() 
     registries = get_registries()
     assert [registries.models.get(r.name) for r in SHIPPED] == list(SHIPPED)
     assert {registries.models.entry(r.name).provider for r in SHIPPED} == {"egan"}
-    assert [r.enhancer for r in SHIPPED] == ["gan", "fast", "zero_dce_pp", "pairlie"]
+    assert [r.enhancer for r in SHIPPED] == ["gan", "fast", "fast", "zero_dce_pp", "pairlie"]
     assert all(r.enhancer in registries.enhancers for r in SHIPPED)
 
 
 def test_research_only_data_makes_research_only_weights() -> None:
-    for record in (FAST_MODEL, ZERO_DCE_PP_MODEL, PAIRLIE_MODEL):
+    for record in (FAST_MODEL, FAST_DETAIL_MODEL, ZERO_DCE_PP_MODEL, PAIRLIE_MODEL):
         assert "CC BY-NC 4.0" in record.data and "research" in record.licence
 
 
@@ -87,12 +88,15 @@ def test_missing_shipped_files_are_one_line_errors(tmp_path: Path, monkeypatch: 
     absent = tmp_path / "absent.safetensors"
     monkeypatch.setattr(gan, "DEFAULT_WEIGHTS", absent)
     monkeypatch.setattr(fast, "FAST_MODEL", dataclasses.replace(FAST_MODEL, file=absent))
+    monkeypatch.setattr(fast, "FAST_DETAIL_MODEL", dataclasses.replace(FAST_DETAIL_MODEL, file=absent))
     monkeypatch.setattr(zoo, "ZERO_DCE_PP_MODEL", dataclasses.replace(ZERO_DCE_PP_MODEL, file=absent))
     monkeypatch.setattr(zoo, "PAIRLIE_MODEL", dataclasses.replace(PAIRLIE_MODEL, file=absent))
     for make, message in (
         (gan.gan_enhancer, "no default model is shipped yet; pass --checkpoint FILE (an egan checkpoint"
                            " or an original EnlightenGAN *_net_G_A.pth) or --recipe RECIPE"),
         (fast.fast_enhancer, f"the fast model's weights are missing ({absent}); pass --checkpoint"),
+        (lambda: fast.fast_enhancer(detail=True), f"the fast v2 weights are missing ({absent}); use fast "
+                                                  "without detail, or pass --checkpoint"),
         (zoo.zero_dce_pp_enhancer, f"the zero_dce_pp weights are missing ({absent}); pass --checkpoint"),
         (zoo.pairlie_enhancer, f"the pairlie weights are missing ({absent}); pass --checkpoint (e.g. the"
                                " released PairLIE.pth)"),

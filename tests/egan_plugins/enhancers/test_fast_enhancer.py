@@ -45,6 +45,20 @@ def test_shipped_weights_load_and_brighten() -> None:
     assert out.mean() > 2 * dark.mean() + 10
 
 
+def test_detail_picks_the_shipped_v2_weights() -> None:
+    from egan_plugins.shipped import FAST_DETAIL_MODEL
+
+    detail = load_enhancer("fast:detail=true", device="cpu")
+    assert detail.stages[0].model.detail_radii == tuple(FAST_DETAIL_MODEL.kwargs["detail"])
+    assert load_enhancer("fast", device="cpu").stages[0].model.detail is None
+    dark = _dark_scene(300, 400)
+    with_detail, without = detail(dark), load_enhancer("fast", device="cpu")(dark)
+    assert np.abs(with_detail.astype(int) - without).mean() > 0.2  # the branch adds texture
+    assert abs(float(with_detail.mean()) - float(without.mean())) < 2  # not tone
+    with pytest.raises(UsageError, match="the checkpoint decides"):
+        load_enhancer("fast:detail=true", checkpoint=str(FAST_WEIGHTS), device="cpu")
+
+
 def test_large_frame_runs_whole_in_bands() -> None:
     """No tiling: a frame above the banding threshold gives the whole-frame result."""
     runner = FastRunner(load_generator(FAST_WEIGHTS), torch.device("cpu"))
