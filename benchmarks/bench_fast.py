@@ -20,7 +20,7 @@ Not a test. Run ``python benchmarks/bench_fast.py`` from the repository root (ad
 
 ``--parts speed,memory`` runs only those parts (default: all four). ``--weights A B ...``
 measures other ``fast_grid`` weights beside the shipped ones (the ``fast`` v2 variants with a
-detail branch, from ``scripts/fit_fast_detail.py``) and ends with a trade-off table, one row
+detail branch, from ``scripts/make_fast_detail_model.py``) and ends with a trade-off table, one row
 per model: NIQE, PSNR, speed and memory, so a user can pick.
 """
 
@@ -75,8 +75,12 @@ def quality(data: Path, weights: list[Path | None], curve: dict[str, dict[str, f
         print(f"quality: skipped ({pairs} not found; pass --data)")
         return
     names = sorted(p.stem for p in (pairs / "low").glob("*.png"))
-    images = {n: (_read(pairs / "low" / f"{n}.png"), _read(next((pairs / "official").glob(f"{n}.*"))))
-              for n in names}
+    images = {}
+    for n in names:
+        official = next((pairs / "official").glob(f"{n}.*"), None)
+        if official is None:
+            raise SystemExit(f"quality: {pairs / 'official'} has no output for {n}; check --data")
+        images[n] = (_read(pairs / "low" / f"{n}.png"), _read(official))
     gan = load_enhancer("gan", device="cpu", precision="fp32")
     official_niqe = {n: niqe(official) for n, (_, official) in images.items()}
     gan_out = {n: gan(images[n][0]) for n in HOLDOUT}
@@ -105,7 +109,7 @@ def quality(data: Path, weights: list[Path | None], curve: dict[str, dict[str, f
 
 
 def _label(path: Path | None) -> str:
-    return "shipped" if path is None else path.stem
+    return "shipped" if path is None else str(path)
 
 
 def _model_fn(model: torch.nn.Module, image: np.ndarray) -> Fn:
@@ -128,29 +132,29 @@ def speed(repeats: int, weights: list[Path | None], curve: dict[str, dict[str, f
 
     gan = load_enhancer("gan", device="cpu")
     one, twelve = dark_image(1000, 1000), dark_image(3000, 4000)
-    fns: dict[str, Fn] = {"gan 1MP": lambda: gan(one)}
+    fns: dict[str, Fn] = {"gan 1MP": lambda: gan(one)}  # the fast models' keys start with "fast:"
     big: dict[str, Fn] = {}
     models = {}
     for path in weights:
         label = _label(path)
         fast = load_enhancer("fast", checkpoint=None if path is None else str(path), device="cpu")
         models[label] = load_generator(FAST_WEIGHTS if path is None else path).eval()
-        fns[f"{label} 1MP"] = lambda fast=fast: fast(one)
-        fns[f"{label} model 1MP"] = _model_fn(models[label], one)
-        big[f"{label} 12MP"] = lambda fast=fast: fast(twelve)
-        big[f"{label} model 12MP"] = _model_fn(models[label], twelve)
+        fns[f"fast:{label} 1MP"] = lambda fast=fast: fast(one)
+        fns[f"fast:{label} model 1MP"] = _model_fn(models[label], one)
+        big[f"fast:{label} 12MP"] = lambda fast=fast: fast(twelve)
+        big[f"fast:{label} model 12MP"] = _model_fn(models[label], twelve)
     t = _timed(fns, max(1, repeats // 2))
     t.update(_timed(big, repeats))
     print(f"speed ({torch.get_num_threads()} threads, uint8 in/out): default model "
           f"{1 / t['gan 1MP']:.2f} MP/s")
     for label, model in models.items():
-        ratio = t["gan 1MP"] / t[f"{label} 1MP"]
-        curve.setdefault(label, {}).update(mps_12=12 / t[f"{label} 12MP"], ratio=ratio)
-        print(f"  {label}: {1 / t[f'{label} 1MP']:.1f} MP/s at 1 MP through load_enhancer -> {ratio:.0f}x "
-              f"the default model, bare model {1 / t[f'{label} model 1MP']:.1f} MP/s -> "
-              f"{t['gan 1MP'] / t[f'{label} model 1MP']:.0f}x (target >= 100x)")
-        print(f"  {label} at 12 MP: {12 / t[f'{label} 12MP']:.1f} MP/s through load_enhancer, "
-              f"{12 / t[f'{label} model 12MP']:.1f} MP/s bare model (target >= 20)")
+        ratio = t["gan 1MP"] / t[f"fast:{label} 1MP"]
+        curve.setdefault(label, {}).update(mps_12=12 / t[f"fast:{label} 12MP"], ratio=ratio)
+        print(f"  {label}: {1 / t[f'fast:{label} 1MP']:.1f} MP/s at 1 MP through load_enhancer -> "
+              f"{ratio:.0f}x the default model, bare model {1 / t[f'fast:{label} model 1MP']:.1f} MP/s -> "
+              f"{t['gan 1MP'] / t[f'fast:{label} model 1MP']:.0f}x (target >= 100x)")
+        print(f"  {label} at 12 MP: {12 / t[f'fast:{label} 12MP']:.1f} MP/s through load_enhancer, "
+              f"{12 / t[f'fast:{label} model 12MP']:.1f} MP/s bare model (target >= 20)")
         for h, w in ((1000, 1000), (3000, 4000)):
             c = count_flops(model, h, w)
             print(f"  {label} FLOPs at {h * w / 1e6:.0f} MP: {c['total'] / 1e6:.0f} M (low-res branch "
@@ -267,6 +271,8 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}")
+    if len(set(args.weights)) != len(args.weights):
+        raise SystemExit("--weights names a file twice")
     weights: list[Path | None] = [None, *args.weights]
     curve: dict[str, dict[str, float]] = {}
     if "quality" in parts:

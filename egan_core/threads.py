@@ -8,7 +8,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import torch
 
@@ -74,27 +74,38 @@ def on_serial_thread(fn: Callable[[], None]) -> None:
 
 
 _PAIR: ThreadPoolExecutor | None = None
+_PAIR_NAME = _SERIAL_NAME + "-pair"
 
 
 def on_serial_threads(fns: list[Callable[[], None]]) -> None:
     """Run ``fns`` at once, each on a worker thread of one intra-op thread (as
     :func:`on_serial_thread`; at most two at a time): for per-pixel passes heavy enough that
     two Python threads each driving one core beat one driving both (their OpenCV and torch
-    calls release the GIL). Exceptions reach the caller."""
+    calls release the GIL). Every function has finished when it returns; the first
+    exception then reaches the caller. Called from one of these workers, it runs ``fns``
+    there, one after the other."""
     global _PAIR
+    if threading.current_thread().name.startswith(_PAIR_NAME):
+        for fn in fns:
+            fn()
+        return
     with _SERIAL_LOCK:
         if _PAIR is None:
             threads = torch.get_num_threads()
-            _PAIR = ThreadPoolExecutor(2, thread_name_prefix=_SERIAL_NAME + "-pair",
-                                       initializer=_one_thread_here)
-            torch.set_num_threads(threads)
+            _PAIR = ThreadPoolExecutor(2, thread_name_prefix=_PAIR_NAME, initializer=_one_thread_here)
+            both = threading.Barrier(2)  # both workers exist (and set their count) before the restore
+            for future in [_PAIR.submit(both.wait) for _ in range(2)]:
+                future.result()
+            torch.set_num_threads(threads)  # torch's count for new threads: this one's again
     grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
 
     def run(fn: Callable[[], None]) -> None:
         with torch.inference_mode(inference), torch.set_grad_enabled(grad):
             fn()
 
-    for future in [_PAIR.submit(run, fn) for fn in fns]:
+    futures = [_PAIR.submit(run, fn) for fn in fns]
+    wait(futures)  # no half still writing when the other's error reaches the caller
+    for future in futures:
         future.result()
 
 

@@ -268,7 +268,7 @@ class FastGridNet(nn.Module):
         """
         with serial_if_small(0):
             if (torch.jit.is_tracing() or x.shape[-1] * x.shape[-2] <= BAND_PIXELS
-                    or x.dtype != torch.float32):
+                    or x.dtype != torch.float32 or (self.detail is not None and x.device.type != "cpu")):
                 return self.enhance(x, grid)
             grid = self.grid(x) if grid is None else grid
             out = torch.empty_like(x)
@@ -419,9 +419,10 @@ class FastGridNet(nn.Module):
 
         The caller runs it on one intra-op thread: each band's operations are small and
         memory-bound, and splitting every one across threads makes it wait for all the
-        workers, which on a busy machine means a descheduled worker per operation. Python
-        threads on parts of the rows do not help either: the per-operation overhead holds
-        the GIL (figures in docs/benchmarks.md, *The fast model*).
+        workers, which on a busy machine means a descheduled worker per operation. Without
+        the detail branch, Python threads on parts of the rows do not help either: the
+        per-operation overhead holds the GIL (figures in docs/benchmarks.md, *The fast
+        model*); with it, each band's work is heavy enough (:meth:`_bands_detail`).
         """
         h, w = size
         gh = grid.shape[-2]

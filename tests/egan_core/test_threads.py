@@ -60,11 +60,33 @@ def test_on_serial_threads_runs_side_by_side_each_on_one_thread() -> None:
         both.wait()
         seen.append((torch.get_num_threads(), threading.current_thread().name))
 
-    with torch.no_grad():
-        threads.on_serial_threads([work, work])
-    assert [n for n, _ in seen] == [1, 1] and seen[0][1] != seen[1][1]
-    with pytest.raises(ValueError, match="boom"):
-        threads.on_serial_threads([lambda: None, lambda: (_ for _ in ()).throw(ValueError("boom"))])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with torch.no_grad():
+            threads.on_serial_threads([work, work])
+        assert [n for n, _ in seen] == [1, 1] and seen[0][1] != seen[1][1]
+        # threads made afterwards get the process's count, not the workers' one
+        later: list[int] = []
+        thread = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        assert later == [2] and torch.get_num_threads() == 2
+        done: list[str] = []
+
+        def slow_then_done() -> None:
+            threading.Event().wait(0.2)
+            done.append("slow")
+
+        with pytest.raises(ValueError, match="boom"):  # raised only once the other half is done
+            threads.on_serial_threads([slow_then_done, lambda: (_ for _ in ()).throw(ValueError("boom"))])
+        assert done == ["slow"]
+        nested: list[str] = []
+        threads.on_serial_threads([lambda: threads.on_serial_threads(
+            [lambda: nested.append(threading.current_thread().name)])])
+        assert nested and nested[0].startswith("egan-serial-pair")
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
