@@ -60,17 +60,8 @@ def on_serial_thread(fn: Callable[[], None]) -> None:
         return
     with _SERIAL_LOCK:
         if _SERIAL is None:
-            threads = torch.get_num_threads()
-            _SERIAL = ThreadPoolExecutor(1, thread_name_prefix=_SERIAL_NAME, initializer=_one_thread_here)
-            _SERIAL.submit(int).result()  # the worker exists and runs on one thread
-            torch.set_num_threads(threads)  # torch's count for new threads: this one's again
-    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
-
-    def run() -> None:
-        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
-            fn()
-
-    _SERIAL.submit(run).result()
+            _SERIAL = _started_pool(1, _SERIAL_NAME)
+    _SERIAL.submit(_in_callers_modes(fn)).result()
 
 
 _PAIR: ThreadPoolExecutor | None = None
@@ -91,22 +82,34 @@ def on_serial_threads(fns: list[Callable[[], None]]) -> None:
         return
     with _SERIAL_LOCK:
         if _PAIR is None:
-            threads = torch.get_num_threads()
-            _PAIR = ThreadPoolExecutor(2, thread_name_prefix=_PAIR_NAME, initializer=_one_thread_here)
-            both = threading.Barrier(2)  # both workers exist (and set their count) before the restore
-            for future in [_PAIR.submit(both.wait) for _ in range(2)]:
-                future.result()
-            torch.set_num_threads(threads)  # torch's count for new threads: this one's again
-    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
-
-    def run(fn: Callable[[], None]) -> None:
-        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
-            fn()
-
-    futures = [_PAIR.submit(run, fn) for fn in fns]
+            _PAIR = _started_pool(2, _PAIR_NAME)
+    futures = [_PAIR.submit(_in_callers_modes(fn)) for fn in fns]
     wait(futures)  # no half still writing when the other's error reaches the caller
     for future in futures:
         future.result()
+
+
+def _started_pool(count: int, name: str) -> ThreadPoolExecutor:
+    """``count`` worker threads on one intra-op thread each, all started: each sets torch's
+    count for threads made after it to 1 as it starts, so the caller's is restored after."""
+    threads = torch.get_num_threads()
+    pool = ThreadPoolExecutor(count, thread_name_prefix=name, initializer=_one_thread_here)
+    started = threading.Barrier(count)  # every worker exists before the restore
+    for future in [pool.submit(started.wait) for _ in range(count)]:
+        future.result()
+    torch.set_num_threads(threads)
+    return pool
+
+
+def _in_callers_modes(fn: Callable[[], None]) -> Callable[[], None]:
+    """``fn`` to run on a worker under the calling thread's grad and inference modes."""
+    grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    def run() -> None:
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            fn()
+
+    return run
 
 
 def _one_thread_here() -> None:
