@@ -86,7 +86,7 @@ def quality(data: Path, weights: list[Path | None], curve: dict[str, dict[str, f
     gan_out = {n: gan(images[n][0]) for n in HOLDOUT}
     held_gan = [(psnr(gan_out[n], images[n][1]), niqe(gan_out[n])) for n in HOLDOUT]
     for path in weights:
-        fast = load_enhancer("fast", checkpoint=None if path is None else str(path), device="cpu")
+        fast = load_enhancer("fast", checkpoint=str(_weights_file(path)), device="cpu")
         label = _label(path)
         rows = {}
         for name, (low, official) in images.items():
@@ -112,6 +112,13 @@ def _label(path: Path | None) -> str:
     return "shipped" if path is None else str(path)
 
 
+def _weights_file(path: Path | None) -> Path:
+    """The file of a measured model (None: the shipped ``fast``)."""
+    from egan_plugins.enhancers.fast import FAST_WEIGHTS
+
+    return FAST_WEIGHTS if path is None else path
+
+
 def _model_fn(model: torch.nn.Module, image: np.ndarray) -> Fn:
     """The bare model with uint8 conversions done by torch (all threads)."""
 
@@ -127,7 +134,6 @@ def _model_fn(model: torch.nn.Module, image: np.ndarray) -> Fn:
 def speed(repeats: int, weights: list[Path | None], curve: dict[str, dict[str, float]]) -> None:
     from egan_core import load_enhancer
     from egan_core.model_loading import load_generator
-    from egan_plugins.enhancers.fast import FAST_WEIGHTS
     from egan_plugins.networks.fast_grid_flops import count_flops
 
     gan = load_enhancer("gan", device="cpu")
@@ -137,8 +143,8 @@ def speed(repeats: int, weights: list[Path | None], curve: dict[str, dict[str, f
     models = {}
     for path in weights:
         label = _label(path)
-        fast = load_enhancer("fast", checkpoint=None if path is None else str(path), device="cpu")
-        models[label] = load_generator(FAST_WEIGHTS if path is None else path).eval()
+        fast = load_enhancer("fast", checkpoint=str(_weights_file(path)), device="cpu")
+        models[label] = load_generator(_weights_file(path)).eval()
         fns[f"fast:{label} 1MP"] = lambda fast=fast: fast(one)
         fns[f"fast:{label} model 1MP"] = _model_fn(models[label], one)
         big[f"fast:{label} 12MP"] = lambda fast=fast: fast(twelve)
@@ -208,9 +214,8 @@ def _onnx_one(data: Path, repeats: int, weights_path: Path | None, ort: Any) -> 
     from egan_core.export import export_model
     from egan_core.metrics.psnr import psnr01 as psnr
     from egan_core.model_loading import load_generator
-    from egan_plugins.enhancers.fast import FAST_WEIGHTS
 
-    source = FAST_WEIGHTS if weights_path is None else weights_path
+    source = _weights_file(weights_path)
     label = _label(weights_path)
     model = load_generator(source).eval()
     with tempfile.TemporaryDirectory() as tmp:

@@ -146,13 +146,11 @@ def _context_tiles(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
     left, right, top, bottom = pads_for(height, width, multiple)
     padded_h, padded_w = height + top + bottom, width + left + right
     window = max(tile // multiple * multiple, 2 * context + multiple)
-    rows = _cores(padded_h, min(window, padded_h), context)
-    columns = _cores(padded_w, min(window, padded_w), context)
+    wh, ww = min(window, padded_h), min(window, padded_w)
+    rows, columns = _cores(padded_h, wh, context), _cores(padded_w, ww, context)
     out: torch.Tensor | None = None
     for r, (y0, cy0, cy1) in enumerate(rows):
-        wh = min(window, padded_h)
         for c, (x0, cx0, cx1) in enumerate(columns):
-            ww = min(window, padded_w)
             # the window in image coordinates, and the padding of the image's borders it holds
             iy0, iy1 = max(0, y0 - top), min(height, y0 + wh - top)
             ix0, ix1 = max(0, x0 - left), min(width, x0 + ww - left)

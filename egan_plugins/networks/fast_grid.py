@@ -277,9 +277,9 @@ class FastGridNet(nn.Module):
             def source(n: int, top: int, bottom: int) -> np.ndarray:
                 return x[n, :, top:bottom].permute(1, 2, 0).contiguous().numpy()
 
-            bands = self._bands if self.detail is None else self._bands_detail
             if not last:
-                bands(grid, x.shape[-2:], lambda n, a, b, buf: x[n, :, a:b], lambda *_: None, out, source)
+                self._bands_split(grid, x.shape[-2:], lambda n, a, b, buf: x[n, :, a:b], lambda *_: None,
+                                  out, source)
                 return out
             # channels-last views of HxWx3 arrays: bands are split and merged with OpenCV
             src, dst = x.permute(0, 2, 3, 1).numpy(), out.permute(0, 2, 3, 1).numpy()
@@ -292,7 +292,7 @@ class FastGridNet(nn.Module):
             def merge(n: int, start: int, stop: int, band: torch.Tensor) -> None:
                 cv2.merge([plane.numpy() for plane in band], dst=dst[n, start:stop])
 
-            bands(grid, x.shape[-2:], load, merge, None, source)
+            self._bands_split(grid, x.shape[-2:], load, merge, None, source)
             return out
 
     @torch.no_grad()
@@ -329,8 +329,8 @@ class FastGridNet(nn.Module):
         the coefficient ``grid`` (:meth:`grid_ycc`): each band of rows is converted to RGB
         (clipped to [0, 1]) as it is loaded. On a worker thread with one intra-op thread."""
         h, w = planes[0].shape
-        scale = torch.from_numpy((to_rgb[:, :3] / 255).astype(np.float32))
-        offset = torch.from_numpy((to_rgb[:, 3:] / 255).astype(np.float32))
+        matrix = (to_rgb / 255).astype(np.float32)
+        scale, offset = torch.from_numpy(matrix[:, :3].copy()), torch.from_numpy(matrix[:, 3:].copy())
         levels = torch.empty(3, max(1, BAND_PIXELS // w) * w)
 
         def load(_: int, start: int, stop: int, buf: torch.Tensor) -> torch.Tensor:
@@ -340,8 +340,6 @@ class FastGridNet(nn.Module):
                 src[c].view(-1, w).copy_(torch.from_numpy(plane[start:stop]))
             rgb = torch.addmm(offset, scale, src, out=buf.view(3, band))
             return rgb.clamp_(0.0, 1.0).view(3, -1, w)
-
-        matrix = (to_rgb / 255).astype(np.float32)
 
         def source(_: int, top: int, bottom: int) -> np.ndarray:
             rgb = cv2.transform(cv2.merge([plane[top:bottom] for plane in planes]).astype(np.float32), matrix)
@@ -385,17 +383,18 @@ class FastGridNet(nn.Module):
         def source(_: int, top: int, bottom: int) -> np.ndarray:
             return np.divide(image[top:bottom], np.float32(255), dtype=np.float32)
 
-        if self.detail is None:
-            self._bands(grid, (h, w), load, finish)
-        else:
-            self._bands_detail(grid, (h, w), load, finish, None, source)
+        self._bands_split(grid, (h, w), load, finish, None, source)
 
-    def _bands_detail(self, grid: torch.Tensor, size: tuple[int, int], load: Loader, consume: Consumer,
-                      out: torch.Tensor | None, source: Source) -> None:
-        """:meth:`_bands` of a model with the detail branch: the top and bottom halves of the
-        rows on two threads of one intra-op thread each (:func:`on_serial_threads`), since the
-        branch's blurs and products are heavy enough to use both cores. ``load`` and
-        ``consume`` must be safe to call from two threads on different rows."""
+    def _bands_split(self, grid: torch.Tensor, size: tuple[int, int], load: Loader, consume: Consumer,
+                     out: torch.Tensor | None, source: Source) -> None:
+        """:meth:`_bands` of a still image. Without the detail branch, on this thread. With it,
+        the top and bottom halves of the rows on two threads of one intra-op thread each
+        (:func:`on_serial_threads`), since the branch's blurs and products are heavy enough to
+        use both cores: ``load`` and ``consume`` must then be safe to call from two threads on
+        different rows."""
+        if self.detail is None:
+            self._bands(grid, size, load, consume, out)
+            return
         h = size[0]
         halves = [(0, h // 2), (h // 2, h)]
         on_serial_threads([lambda rows=rows: self._bands(grid, size, load, consume, out, source, rows)
@@ -422,7 +421,7 @@ class FastGridNet(nn.Module):
         workers, which on a busy machine means a descheduled worker per operation. Without
         the detail branch, Python threads on parts of the rows do not help either: the
         per-operation overhead holds the GIL (figures in docs/benchmarks.md, *The fast
-        model*); with it, each band's work is heavy enough (:meth:`_bands_detail`).
+        model*); with it, each band's work is heavy enough (:meth:`_bands_split`).
         """
         h, w = size
         gh = grid.shape[-2]
