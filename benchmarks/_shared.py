@@ -12,8 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
+from PIL import Image
 
 
 def dark_image(height: int, width: int) -> np.ndarray:
@@ -109,3 +111,27 @@ def eager_fn(checkpoint: str | Path) -> Callable[[np.ndarray], np.ndarray]:
         return (out * 255 + 0.5).astype(np.uint8)
 
     return run
+
+
+def high_pass(difference: np.ndarray) -> float:
+    """The deviation of what a 1.5 px Gaussian removes: a noise measure."""
+    d = difference.astype(np.float32)
+    return float((d - cv2.GaussianBlur(d, (0, 0), 1.5)).std())
+
+
+def chroma_noise(image: np.ndarray) -> float:
+    """:func:`high_pass` of an RGB uint8 image's Cr and Cb, averaged: colour speckle."""
+    ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    return float(np.mean([high_pass(ycc[..., k]) for k in (1, 2)]))
+
+
+def darkest(folder: str | None, below: float, count: int) -> list[tuple[Path, float]]:
+    """The ``count`` darkest photos of ``folder`` with a mean brightness under ``below``."""
+    if not folder:
+        return []
+    means = []
+    for path in sorted(Path(folder).iterdir()):
+        if path.suffix.lower() in (".png", ".jpg", ".bmp"):
+            with Image.open(path) as image:
+                means.append((float(np.asarray(image.convert("RGB").reduce(4)).mean()) / 255, path))
+    return [(path, mean) for mean, path in sorted(means)[:count] if mean < below]

@@ -32,10 +32,9 @@ import os
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
-from _shared import cpu_name
+from _shared import chroma_noise, cpu_name, darkest, high_pass
 from PIL import Image
 
 from egan_core import load_enhancer
@@ -59,28 +58,6 @@ def sensor_noise(image: np.ndarray, photons: float, read: float, seed: int) -> n
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255**2 / np.mean((a.astype(np.float64) - b) ** 2)))
-
-
-def high_pass(difference: np.ndarray) -> float:
-    d = difference.astype(np.float32)
-    return float((d - cv2.GaussianBlur(d, (0, 0), 1.5)).std())
-
-
-def chroma_noise(image: np.ndarray) -> float:
-    ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    return float(np.mean([high_pass(ycc[..., k]) for k in (1, 2)]))
-
-
-def darkest(folder: str | None, below: float, count: int) -> list[tuple[Path, float]]:
-    """The ``count`` darkest photos of ``folder`` with a mean brightness under ``below``."""
-    if not folder:
-        return []
-    means = []
-    for path in sorted(Path(folder).iterdir()):
-        if path.suffix.lower() in (".png", ".jpg", ".bmp"):
-            with Image.open(path) as image:
-                means.append((float(np.asarray(image.convert("RGB").reduce(4)).mean()) / 255, path))
-    return [(path, mean) for mean, path in sorted(means)[:count] if mean < below]
 
 
 def main() -> None:

@@ -177,6 +177,18 @@ class CleansChainInput(Protocol):
 
 
 @runtime_checkable
+class FinishesWholeFrame(Protocol):
+    """Optional, on an enhancer stage that corrects its output with a look at the whole
+    frame: after the stage's pass (in tiles or not), the pipeline calls
+    ``finish_whole_frame(x, y)`` with the stage's input and output (``(N, 3, H, W)`` in
+    [0, 1]) and takes what it returns as the output. ``gan`` corrects the colour of very
+    dark photos' shadows there (:mod:`egan_plugins.enhancers.shadows`): whether a photo is
+    very dark is a property of the whole frame, which no tile sees."""
+
+    def finish_whole_frame(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class PredictsTransform(Protocol):
     """Optional, on an enhancer stage whose output is a low-resolution transform applied to
     its input (``fast``'s coefficient grid, Zero-DCE++'s curve maps): video smooths the

@@ -8,7 +8,9 @@ attribute (an int, or None for automatic) is run in overlapping tiles
 (:mod:`egan_core.enhance.tiling`): where it also has ``tile_context`` (its receptive field
 in pixels) and ``tile_multiple`` (its padding grid), tiles equal one whole-frame pass;
 other stages (CLAHE, denoising) see the whole frame. A stage after the first that offers
-``clean_input(x)`` (``denoise``) works on the chain's input, before the first stage.
+``clean_input(x)`` (``denoise``) works on the chain's input, before the first stage. A
+stage that offers ``finish_whole_frame(x, y)`` (``gan``) corrects its own output after its
+tiles, seeing the whole frame.
 8-bit results are rounded (the original EnlightenGAN truncated).
 """
 
@@ -24,7 +26,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from egan_core.contracts import CleansChainInput, EnhancesUint8, EnhancesYcc, PredictsTransform
+from egan_core.contracts import (
+    CleansChainInput,
+    EnhancesUint8,
+    EnhancesYcc,
+    FinishesWholeFrame,
+    PredictsTransform,
+)
 from egan_core.enhance.io import read_pil, to_uint8
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
@@ -170,10 +178,11 @@ class Enhancer:
 
     def _direct_stage(self, kind: type) -> Any:
         """The chain's one stage where it runs at strength 1 on the CPU and is a ``kind``
-        (a stage that reads uint8 pixels itself); else None."""
+        (a stage that reads uint8 pixels itself) with no whole-frame finish; else None."""
         stage = self.stages[0]
         alone = len(self.stages) == 1 and self.strength == 1.0 and self.device.type == "cpu"
-        return stage if alone and isinstance(stage, kind) else None
+        direct = isinstance(stage, kind) and not isinstance(stage, FinishesWholeFrame)
+        return stage if alone and direct else None
 
     def enhance_frame_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, from_rgb: np.ndarray,
                           smooth: Smooth | None = None) -> np.ndarray | None:
@@ -274,9 +283,13 @@ class Enhancer:
     def _run_stage(stage: Stage, x: torch.Tensor, index: int = 0, smooth: Smooth | None = None,
                    progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
         if smooth is not None and isinstance(stage, PredictsTransform):  # whole frame: one transform
-            return stage.apply_transform(x, smooth(index, lambda: stage.predict_transform(x)))
-        if not hasattr(stage, "tile"):
-            return stage(x)
-        tile = resolve_tile(stage.tile, x.shape[-2], x.shape[-1])
-        return run_tiled(stage, x, tile, context=int(getattr(stage, "tile_context", 0)),
-                         multiple=int(getattr(stage, "tile_multiple", 1)), progress=progress)
+            y = stage.apply_transform(x, smooth(index, lambda: stage.predict_transform(x)))
+        elif not hasattr(stage, "tile"):
+            y = stage(x)
+        else:
+            tile = resolve_tile(stage.tile, x.shape[-2], x.shape[-1])
+            y = run_tiled(stage, x, tile, context=int(getattr(stage, "tile_context", 0)),
+                          multiple=int(getattr(stage, "tile_multiple", 1)), progress=progress)
+        if isinstance(stage, FinishesWholeFrame):
+            y = stage.finish_whole_frame(x, y)
+        return y
