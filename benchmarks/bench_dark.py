@@ -83,11 +83,13 @@ def main() -> None:
 
     if args.ordinary:
         paths = sorted(p for p in Path(args.ordinary).iterdir() if p.suffix.lower() in (".png", ".jpg"))
-        same = 0
+        same, darkest_mean = 0, 1.0
         for path in paths:
             image = read(path, args.side)
+            darkest_mean = min(darkest_mean, float(image.mean()) / 255)
             same += int(np.array_equal(off(image), on(image)))
-        print(f"\n{args.ordinary}: {same} of {len(paths)} photos bit-identical with the finish on")
+        print(f"\n{args.ordinary} (mean brightness {darkest_mean:.4f} and up): {same} of {len(paths)} "
+              "photos bit-identical with the finish on")
 
     rng = np.random.default_rng(0)
     frame = torch.from_numpy(rng.integers(0, 6, (1, 3, 3000, 4000)).astype(np.float32) / 255)

@@ -290,6 +290,6 @@ class Enhancer:
             tile = resolve_tile(stage.tile, x.shape[-2], x.shape[-1])
             y = run_tiled(stage, x, tile, context=int(getattr(stage, "tile_context", 0)),
                           multiple=int(getattr(stage, "tile_multiple", 1)), progress=progress)
-        if isinstance(stage, FinishesWholeFrame):
+        if isinstance(stage, FinishesWholeFrame) and y.shape == x.shape:  # (else _merge says why)
             y = stage.finish_whole_frame(x, y)
         return y

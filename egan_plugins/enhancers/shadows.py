@@ -58,7 +58,7 @@ def _box(t: torch.Tensor, radius: int) -> torch.Tensor:
     pooling); the result is then laid out channels-last."""
     if t.device.type != "cpu":
         return _box_pooled(t, radius)
-    planes = np.ascontiguousarray(t[0].permute(1, 2, 0).numpy())
+    planes = np.ascontiguousarray(t[0].detach().permute(1, 2, 0).numpy())
     out = cv2.blur(planes, (2 * radius + 1,) * 2, borderType=cv2.BORDER_REPLICATE)
     return torch.from_numpy(out.reshape(*planes.shape)).permute(2, 0, 1)[None]
 
@@ -90,6 +90,7 @@ def _correct(x: torch.Tensor, y: torch.Tensor, weight: float) -> torch.Tensor:
     lum_in = _luma(x)
     chroma_in = torch.cat([x[:, 2:3] - lum_in, x[:, 0:1] - lum_in], 1)
     dark = _box(_box(lum_in, DARK_RADIUS), DARK_RADIUS)
+    y = y.clamp(0.0, 1.0)
     lum = _luma(y)
     chroma = torch.cat([y[:, 2:3] - lum, y[:, 0:1] - lum], 1)
     # guided filter of the chroma, the luma as guide
@@ -103,10 +104,18 @@ def _correct(x: torch.Tensor, y: torch.Tensor, weight: float) -> torch.Tensor:
     low = _box(torch.cat([chroma_in, lum_in, lum, chroma], 1), LOW_RADIUS)
     cast = low[:, 0:2] / (low[:, 2:3] + FLOOR) * low[:, 3:4] - low[:, 4:6]
     chroma = chroma + cast * (_ramp(dark, *CAST) * weight)
-    blue = lum + chroma[:, 0:1]
-    red = lum + chroma[:, 1:2]
-    green = (lum - KR * red - KB * blue) / (1 - KR - KB)
-    return torch.cat([red, green, blue], 1).clamp_(0.0, 1.0)
+    return _to_rgb(lum, chroma)
+
+
+def _to_rgb(lum: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """RGB of luma in [0, 1] and chroma (B - Y, R - Y), the chroma scaled down per pixel
+    as far as it takes to fit [0, 1]: clipping a channel instead would change the luma."""
+    blue, red = chroma[:, 0:1], chroma[:, 1:2]
+    green = -(KR * red + KB * blue) / (1 - KR - KB)
+    offsets = torch.cat([red, green, blue], 1)
+    room = torch.where(offsets > 0, 1.0 - lum, lum)  # how far each channel may move
+    scale = (room / offsets.abs().clamp_min(1e-12)).amin(1, keepdim=True).clamp_(max=1.0)
+    return torch.addcmul(lum, offsets, scale).clamp_(0.0, 1.0)
 
 
 def finish_shadows(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -71,11 +71,12 @@ def test_the_box_filter_is_the_same_on_every_device_path() -> None:
     assert shadows._box(t[:, :1], 4).shape == (1, 1, 37, 29)
 
 
-def test_luma_is_kept() -> None:
+def test_luma_is_kept_up_to_black_and_white() -> None:
     x = very_dark()
-    y = (x * 25).clamp(0, 0.8) + 0.1
-    out = finish_shadows(x, y)
-    assert (shadows._luma(out) - shadows._luma(y)).abs().max() < 1e-5
+    for y in ((x * 25).clamp(0, 0.8) + 0.1, (x * 60).clamp(0, 1)):  # the second reaches 0 and 1
+        out = finish_shadows(x, y)
+        assert (shadows._luma(out) - shadows._luma(y)).abs().max() < 1e-5
+        assert out.min() >= 0 and out.max() <= 1
 
 
 def test_colour_speckle_is_removed_where_the_input_was_dark() -> None:
