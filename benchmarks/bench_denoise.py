@@ -64,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", required=True, help="a folder of real dark photos")
     parser.add_argument("--count", type=int, default=12, help="photos used (sorted by name)")
+    parser.add_argument("--first", type=int, default=0, help="index of the first photo used")
     parser.add_argument("--side", type=int, default=512, help="photos are resized to this long side")
     parser.add_argument("--photons", type=float, default=400.0, help="electrons at white")
     parser.add_argument("--read", type=float, default=2.0, help="read noise, 8-bit levels")
@@ -80,7 +81,7 @@ def main() -> None:
     first = load_enhancer(["denoise", "gan"], device="cpu")
     files = sorted(p for p in Path(args.photos).iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
     rows, niqes, darks, seconds, megapixels = [], [], [], [0.0, 0.0], 0.0
-    for index, path in enumerate(files[: args.count]):
+    for index, path in enumerate(files[args.first: args.first + args.count], start=args.first):
         clean = load(path, args.side)
         reference = gan(clean)
         chained_clean = chain(clean)

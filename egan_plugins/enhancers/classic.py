@@ -77,6 +77,11 @@ def estimate_noise(rgb: np.ndarray) -> float:
 #: The noise sigma of a dark input is measured cleanly, and removing more than it costs
 #: little texture at the input's levels, which the enhancer brightens afterwards.
 SOURCE_H_PER_SIGMA = 2.0
+#: Side of the patches non-local means compares: OpenCV's 7 alone (the image it is given
+#: may be bright and textured); 3 on the chain's dark input, whose noise sits at a level or
+#: two where larger patches match too few others to average the noise away (+1 dB over 7,
+#: and a lower NIQE, on photos the choice was not made on; docs/benchmarks.md).
+TEMPLATE, SOURCE_TEMPLATE = 7, 3
 
 
 class Denoise:
@@ -114,11 +119,11 @@ class Denoise:
         h = per_sigma * estimate_noise(rgb) if self.h is None else self.h
         return h, h if self.h_color is None else self.h_color
 
-    def _one(self, rgb: np.ndarray, per_sigma: float = H_PER_SIGMA) -> np.ndarray:
+    def _one(self, rgb: np.ndarray, per_sigma: float = H_PER_SIGMA, template: int = TEMPLATE) -> np.ndarray:
         h, h_color = self.strengths(rgb, per_sigma)
         if h == 0 and h_color == 0:
             return rgb
-        return cv2.fastNlMeansDenoisingColored(rgb, None, h, h_color, 7, 21)
+        return cv2.fastNlMeansDenoisingColored(rgb, None, h, h_color, template, 21)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` in [0, 1] -> denoised, same shape (computed in 8 bits; h=0: as is)."""
@@ -128,9 +133,10 @@ class Denoise:
 
     def clean_input(self, x: torch.Tensor) -> torch.Tensor | None:
         """Denoise the chain's dark input ``(N, 3, H, W)`` in [0, 1] (this stage follows an
-        enhancer) at :data:`SOURCE_H_PER_SIGMA` times its noise; None where ``h`` is set
+        enhancer) at :data:`SOURCE_H_PER_SIGMA` times its noise, patches of
+        :data:`SOURCE_TEMPLATE` pixels; None where ``h`` is set
         by hand (a strength in the enhanced image's levels: applied there, in this stage's
         own place)."""
         if self.h is not None:
             return None
-        return _per_image(lambda rgb: self._one(rgb, SOURCE_H_PER_SIGMA), x)
+        return _per_image(lambda rgb: self._one(rgb, SOURCE_H_PER_SIGMA, SOURCE_TEMPLATE), x)
