@@ -135,3 +135,10 @@ def darkest(folder: str | None, below: float, count: int) -> list[tuple[Path, fl
             with Image.open(path) as image:
                 means.append((float(np.asarray(image.convert("RGB").reduce(4)).mean()) / 255, path))
     return [(path, mean) for mean, path in sorted(means)[:count] if mean < below]
+
+
+def load(path: Path, side: int) -> np.ndarray:
+    """A photo as RGB uint8, its long side reduced to ``side`` (Lanczos) where longer."""
+    image = Image.open(path).convert("RGB")
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return np.asarray(image).copy()

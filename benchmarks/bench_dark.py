@@ -26,8 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from _shared import chroma_noise, cpu_name, darkest
-from PIL import Image
+from _shared import chroma_noise, cpu_name, darkest, load
 
 from egan_core import load_enhancer
 from egan_core.metrics.niqe import niqe
@@ -41,12 +40,6 @@ def shadow_cast(image: np.ndarray) -> float:
     if not dark.any():
         return 0.0
     return float((np.abs(ycc[..., 1] - 128) + np.abs(ycc[..., 2] - 128))[dark].mean())
-
-
-def read(path: Path, side: int) -> np.ndarray:
-    image = Image.open(path).convert("RGB")
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return np.asarray(image).copy()
 
 
 def main() -> None:
@@ -70,7 +63,7 @@ def main() -> None:
     print(f"\n{len(photos)} darkest photos of {args.photos}:")
     print(f"{'photo':>14} {'mean':>7} | {'NIQE':>13} | {'chroma noise':>13} | {'shadow cast':>13}")
     for path, mean in photos:
-        image = read(path, args.side)
+        image = load(path, args.side)
         a, b = off(image), on(image)
         row = (niqe(a), niqe(b), chroma_noise(a), chroma_noise(b), shadow_cast(a), shadow_cast(b))
         rows.append(row)
@@ -85,7 +78,7 @@ def main() -> None:
         paths = sorted(p for p in Path(args.ordinary).iterdir() if p.suffix.lower() in (".png", ".jpg"))
         same, darkest_mean = 0, 1.0
         for path in paths:
-            image = read(path, args.side)
+            image = load(path, args.side)
             darkest_mean = min(darkest_mean, float(image.mean()) / 255)
             same += int(np.array_equal(off(image), on(image)))
         print(f"\n{args.ordinary} (mean brightness {darkest_mean:.4f} and up): {same} of {len(paths)} "

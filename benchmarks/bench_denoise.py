@@ -34,18 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _shared import chroma_noise, cpu_name, darkest, high_pass
-from PIL import Image
+from _shared import chroma_noise, cpu_name, darkest, high_pass, load
 
 from egan_core import load_enhancer
 from egan_core.metrics.niqe import niqe
 from egan_plugins.enhancers.classic import estimate_noise
-
-
-def load(path: Path, side: int) -> np.ndarray:
-    image = Image.open(path).convert("RGB")
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return np.asarray(image).copy()
 
 
 def sensor_noise(image: np.ndarray, photons: float, read: float, seed: int) -> np.ndarray:

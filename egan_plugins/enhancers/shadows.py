@@ -29,8 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from egan_core.generator_io import LUMA
+
 #: BT.601 luma weights of red and blue (green takes the rest).
-KR, KB = 0.299, 0.114
+KR, _, KB = LUMA
 #: Mean input luma where the correction is full, and where it has faded to nothing.
 GATE = (0.03, 0.05)
 #: Local input luma (blurred) where the speckle filter is full, and where it stops.
