@@ -37,6 +37,7 @@ from egan_core.enhance.io import read_pil, to_uint8
 from egan_core.enhance.tiling import resolve_tile, run_tiled
 from egan_core.errors import EganError, UsageError
 from egan_core.threads import serial_if_small
+from egan_core.video.io import upsample_chroma
 
 Stage = Callable[[torch.Tensor], torch.Tensor]
 #: ``smooth(stage_index, predict) -> transform``: how video smooths a stage's predicted
@@ -184,8 +185,15 @@ class Enhancer:
         direct = isinstance(stage, kind) and not isinstance(stage, FinishesWholeFrame)
         return stage if alone and direct else None
 
+    @property
+    def reads_ycc(self) -> bool:
+        """Whether :meth:`enhance_frame_ycc` applies: video frames go from the decoder's
+        planes to the encoder's without ever being RGB (``fast``, the real-time path)."""
+        return self._direct_stage(EnhancesYcc) is not None
+
     def enhance_frame_ycc(self, planes: Sequence[np.ndarray], to_rgb: np.ndarray, from_rgb: np.ndarray,
-                          smooth: Smooth | None = None) -> np.ndarray | None:
+                          smooth: Smooth | None = None,
+                          chroma: np.ndarray | None = None) -> np.ndarray | None:
         """Enhance one 4:2:0 video frame given as its Y, Cb and Cr planes (uint8; chroma at
         half size, even sizes) -> ``(3H/2, W)`` I420 (``from_rgb``'s range), or None where
         the chain cannot (then use :meth:`enhance_frame` on the RGB frame).
@@ -195,22 +203,23 @@ class Enhancer:
         Chroma is upsampled bilinearly (as :func:`egan_core.video.io.i420_to_rgb` does) and
         the output's chroma is the 2x2 mean of each band's, converted with ``from_rgb``
         (``3 x 4``, 8-bit RGB levels to Y'CbCr levels); values are clipped and rounded as
-        :func:`to_uint8` does.
+        :func:`to_uint8` does. ``chroma``: the chroma planes already upsampled
+        (:func:`~egan_core.video.io.upsample_chroma`; the video pipeline makes them on its
+        reading thread, off the enhancing thread's path).
         """
         stage = self._direct_stage(EnhancesYcc)
         if stage is None:
             return None
-        y, cb, cr = planes
+        y = planes[0]
         h, w = y.shape
         predict = lambda: stage.predict_transform_ycc(planes, to_rgb)  # noqa: E731
         transform = predict() if smooth is None else smooth(0, predict)
         if not _all_finite(transform):  # the bands are a transform of clipped pixels: finite with it
             raise EganError(_non_finite(self.names[0]))
-        upsampled = self._frame_buffer("upsampled", (2, h, w))
-        full = [y, *(cv2.resize(plane, (w, h), dst=upsampled[k], interpolation=cv2.INTER_LINEAR)
-                     for k, plane in enumerate((cb, cr)))]
+        if chroma is None:
+            chroma = upsample_chroma(planes, self._frame_buffer("upsampled", (2, h, w)))
         out = np.empty((h * 3 // 2, w), np.uint8)  # the caller keeps it
-        chroma = self._frame_buffer("chroma", (2, h, w))  # full-size Cb and Cr, halved at the end
+        chroma_out = self._frame_buffer("chroma", (2, h, w))  # full-size Cb and Cr, halved at the end
         scale = torch.from_numpy(from_rgb[:, :3].astype(np.float32) * 255)
         offset = torch.from_numpy(from_rgb[:, 3:].astype(np.float32) + 0.5)  # + 0.5: the casts floor
         ycc_buf: list[torch.Tensor] = []
@@ -219,15 +228,17 @@ class Enhancer:
             rows = (stop - start) * w
             if not ycc_buf or ycc_buf[0].shape[1] < rows:
                 ycc_buf[:] = [torch.empty(3, rows)]
+            # RGB in [0, 1] gives levels in [0, 255] with any of ycc_matrices' conversions
+            # (+ 0.5 included): no clip after the conversion
             ycc = torch.addmm(offset, scale, band.clamp_(0.0, 1.0).reshape(3, rows), out=ycc_buf[0][:, :rows])
-            levels = ycc.clamp_(0.0, 255.0).numpy()
+            levels = ycc.numpy()
             out[start:stop] = levels[0].reshape(-1, w)  # float to uint8: floors
-            chroma[:, start:stop] = levels[1:].reshape(2, -1, w)
+            chroma_out[:, start:stop] = levels[1:].reshape(2, -1, w)
 
-        stage.enhance_ycc(full, to_rgb, transform, finish)
+        stage.enhance_ycc([y, *chroma], to_rgb, transform, finish)
         halves = out[h:].reshape(2, h // 2, w // 2)
         for k in range(2):  # the 2x2 mean, rounded (as rgb_to_i420 makes it)
-            cv2.resize(chroma[k], (w // 2, h // 2), dst=halves[k], interpolation=cv2.INTER_AREA)
+            cv2.resize(chroma_out[k], (w // 2, h // 2), dst=halves[k], interpolation=cv2.INTER_AREA)
         return out
 
     def process(self, x: torch.Tensor, smooth: Smooth | None = None,

@@ -1,16 +1,21 @@
-"""Enhance a video file: decode, enhance and encode on three threads with bounded queues.
+"""Enhance a video file: decode, enhance, blend and encode on four threads with bounded queues.
 
 The reading thread decodes frames (and collects the audio packets) ahead of the
-enhancement, the calling thread enhances, and the writing thread runs the temporal blend
-and the encoder; queues of a few frames between them keep memory flat however long the
-video is. The output appears under its final name only when complete. A video damaged
+enhancement, the calling thread enhances, the blending thread runs the temporal blend
+(with ``temporal`` 0 there is none) and the writing thread the encoder; queues of a few
+frames between them keep memory flat however long the video is. The blend and the encoder
+get a thread each so that no thread carries more than about a third of a frame's work:
+with fewer threads than cores' worth of work, the scheduler's fair shares hold back
+whichever thread is slowest. The output appears under its final name only when complete. A video damaged
 part way, or a run stopped with Ctrl-C, still gives its frames so far: they are finished
 into ``NAME.partial.EXT`` next to the final name (a playable file), and the error names it.
 """
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +38,7 @@ from egan_core.video.io import (
     clock,
     i420_planes,
     output_container,
+    upsample_chroma,
     ycc_matrices,
 )
 from egan_core.video.temporal import (
@@ -49,6 +55,11 @@ if TYPE_CHECKING:  # an annotation only: the egan_core.enhance package imports t
 
 #: Frames waiting between two threads (each queue): enough to even out their speeds.
 QUEUE_FRAMES = 4
+#: How much lower the scheduling priority of the reading, blending and writing threads is
+#: than the enhancing thread's (Linux ``nice`` steps; 0: the same). The enhancement is the
+#: longest chain of work a frame has: at equal shares, the others running at once hold it
+#: back while they then wait for it, and a core idles. Lower, they fill its gaps instead.
+WORKER_NICE = 5
 _END = object()
 
 
@@ -102,11 +113,24 @@ class _Worker(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        _lower_priority(WORKER_NICE)
         try:
             self._run()
         except BaseException as exc:
             self.error = exc
             self.stop.set()
+
+
+def _lower_priority(steps: int) -> None:
+    """Lower the calling thread's scheduling priority by ``steps`` (Linux: a thread's nice
+    value is its own; elsewhere this would change the whole process, so nothing is done)."""
+    if steps <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except OSError:  # not allowed here: equal shares it is
+        pass
 
 
 def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
@@ -166,10 +190,15 @@ class _Run:
         self.stop = threading.Event()
         self.decoded: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
         self.enhanced: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES)
+        self.blended: queue.Queue[Any] = queue.Queue(QUEUE_FRAMES) if temporal > 0 else self.enhanced
         self.smoother = TransformSmoother(temporal) if temporal > 0 else None
         self.cuts = CutDetector()
         self.transforms = all(isinstance(stage, PredictsTransform) for stage in enhancer.stages)
-        self.blender = FlowBlender(temporal, keep_detail=0.0 if self.transforms else GENERATED_DETAIL)
+        # the real-time path (fast): its chroma upsampled by the reading thread, and warped
+        # to the nearest pixel by the blend (a tenth of the blend's cost)
+        self.ycc = enhancer.reads_ycc
+        self.blender = FlowBlender(temporal, keep_detail=0.0 if self.transforms else GENERATED_DETAIL,
+                                   nearest_chroma=self.ycc)
         self.temporal = temporal
         # the decoder's planes to RGB, and RGB to what the writer encodes (limited range)
         self.to_rgb = ycc_matrices(reader.info.matrix, reader.info.full_range)[0]
@@ -197,15 +226,19 @@ class _Run:
 
     def _run_threads(self) -> VideoReport:
         reading = _Worker("egan-video-read", self._read, self.stop)
-        writing = _Worker("egan-video-write", self._write, self.stop)
-        reading.start()
-        writing.start()
+        blending = _Worker("egan-video-blend", self._blend, self.stop) if self.temporal > 0 else None
+        writing = _Worker("egan-video-write", lambda: self._write(blending), self.stop)
+        for thread in (reading, blending, writing):
+            if thread is not None:
+                thread.start()
         failure: BaseException | None = None
         try:
             self._enhance()
         except BaseException as exc:
             failure = exc
-        while writing.is_alive():  # the writer finishes the frames it was handed, then stops
+        # the blender and the writer finish the frames they were handed, then stop
+        consumer = blending or writing
+        while consumer.is_alive():
             try:
                 self.enhanced.put(_END, timeout=0.1)
                 break
@@ -213,15 +246,27 @@ class _Run:
                 continue
         writing.join()
         self.stop.set()
+        if blending is not None:
+            blending.join()
         reading.join()
-        failure = failure or writing.error
+        failure = failure or (blending.error if blending is not None else None) or writing.error
         if failure is None:
             return self._finish()
         return self._fail(failure)
 
     def _read(self) -> None:
+        """Decode (the reading thread); each frame goes with its small gray and whether it
+        starts a scene, which only the temporal passes use."""
         try:
             for item in self.reader.items():
+                if isinstance(item, Frame):
+                    gray = cut = chroma = None
+                    if self.temporal > 0:
+                        gray = small_gray(item.image if item.luma is None else item.luma)
+                        cut = self.cuts(gray)
+                    if item.i420 is not None and self.ycc:
+                        chroma = upsample_chroma(i420_planes(item.i420))
+                    item = (item, gray, cut, chroma)
                 if not _put(self.decoded, item, self.stop):
                     return
         except BaseException as exc:
@@ -240,38 +285,50 @@ class _Run:
                 return
             if isinstance(item, BaseException):
                 raise item
-            if not isinstance(item, Frame):  # an audio packet: to the writer, in file order
+            if not isinstance(item, tuple):  # an audio packet: to the writer, in file order
                 if not _put(self.enhanced, item, self.stop):
                     return
                 continue
-            gray, cut = None, False
-            if self.smoother is not None:  # the flow and the cuts serve the temporal passes alone
-                gray = small_gray(item.image if item.luma is None else item.luma)
-                cut = self.cuts(gray)
-                if cut:
-                    self.smoother.reset()
+            item, gray, cut, chroma = item
+            if cut and self.smoother is not None:
+                self.smoother.reset()
             out = None
             if item.i420 is not None:  # straight from the decoder's planes to the encoder's
                 out = self.enhancer.enhance_frame_ycc(i420_planes(item.i420), self.to_rgb, self.from_rgb,
-                                                      self.smoother)
+                                                      self.smoother, chroma)
             if out is None:
                 out = self.enhancer.enhance_frame(item.image, self.smoother)
             if not _put(self.enhanced, (item, out, gray, cut), self.stop):
                 return
 
-    def _write(self) -> None:
-        """Blend and encode (the writing thread)."""
-        blend = self.blender if self.temporal > 0 else None
+    def _blend(self) -> None:
+        """The temporal blend (the blending thread): enhanced frames to I420, blended in place."""
         while True:
             item = self.enhanced.get()
+            if isinstance(item, tuple):
+                frame, out, gray, cut = item
+                i420 = self.writer.as_i420(out)
+                self.blender(list(i420_planes(i420)), gray, cut)
+                item = (frame, i420, gray, cut)
+            if not _put(self.blended, item, self.stop) or item is _END:  # stop: the writer died
+                return
+
+    def _write(self, blending: _Worker | None) -> None:
+        """Encode (the writing thread) until the end, or until the blending thread dies."""
+        while True:
+            try:
+                item = self.blended.get(timeout=0.1)
+            except queue.Empty:
+                if blending is not None and not blending.is_alive():  # it failed, or was stopped
+                    return
+                continue
             if item is _END:
                 return
             if not isinstance(item, tuple):
                 self.writer.write_audio(item)
                 continue
-            frame, out, gray, cut = item
-            self.writer.write(frame, out, blend=None if blend is None else
-                              (lambda planes, g=gray, c=cut: blend(planes, g, c)))
+            frame, out, _, _ = item
+            self.writer.write(frame, out)
             self.written += 1
             self.last_time = frame.time
             if self.on_frame is not None:

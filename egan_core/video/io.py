@@ -13,7 +13,7 @@ container cannot hold their codec). The codec follows the output's extension: H.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -366,13 +366,21 @@ def i420_planes(i420: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return i420[:h], chroma[0], chroma[1]
 
 
+def upsample_chroma(planes: Sequence[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
+    """The Cb and Cr of 4:2:0 ``planes`` (Y, Cb, Cr) upsampled bilinearly to the luma's size:
+    ``(2, H, W)`` uint8, in ``out`` where given."""
+    h, w = planes[0].shape
+    out = np.empty((2, h, w), np.uint8) if out is None else out
+    for k in (1, 2):
+        cv2.resize(planes[k], (w, h), dst=out[k - 1], interpolation=cv2.INTER_LINEAR)
+    return out
+
+
 def i420_to_rgb(i420: np.ndarray, matrix: str, full_range: bool = False) -> np.ndarray:
     """:func:`rgb_to_i420`'s inverse: ``(3H/2, W)`` I420 -> ``(H, W, 3)`` RGB uint8, chroma
     upsampled bilinearly. Rounds to nearest (swscale's default path is a level or more dark)."""
-    y, u, v = i420_planes(i420)
-    h, w = y.shape
-    ycc = cv2.merge([y, cv2.resize(u, (w, h), interpolation=cv2.INTER_LINEAR),
-                     cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR)])
+    planes = i420_planes(i420)
+    ycc = cv2.merge([planes[0], *upsample_chroma(planes)])
     return cv2.transform(ycc, ycc_matrices(matrix, full_range)[0].astype(np.float32))
 
 
@@ -463,7 +471,7 @@ class VideoWriter:
         av = _av()
         if self.video is None:
             self._open_video(frame)
-        i420 = image if image.ndim == 2 else rgb_to_i420(_even(image), self.reader.info.matrix)
+        i420 = self.as_i420(image)
         if blend is not None:
             blend(list(i420_planes(i420)))
         out = av.VideoFrame.from_ndarray(i420, format="yuv420p")
@@ -475,6 +483,11 @@ class VideoWriter:
         for packet in self.waiting:
             self.write_audio(packet)
         self.waiting.clear()
+
+    def as_i420(self, image: np.ndarray) -> np.ndarray:
+        """What :meth:`write` encodes of ``image``: RGB converted to ``(3H/2, W)`` I420 in the
+        reader's matrix (limited range, even sizes); I420 as it is."""
+        return image if image.ndim == 2 else rgb_to_i420(_even(image), self.reader.info.matrix)
 
     def write_audio(self, packet: Any) -> None:
         """Copy (or re-encode) one audio packet of the input into its output stream."""

@@ -330,16 +330,20 @@ class FastGridNet(nn.Module):
         (clipped to [0, 1]) as it is loaded. On a worker thread with one intra-op thread."""
         h, w = planes[0].shape
         matrix = (to_rgb / 255).astype(np.float32)
-        scale, offset = torch.from_numpy(matrix[:, :3].copy()), torch.from_numpy(matrix[:, 3:].copy())
-        levels = torch.empty(3, max(1, BAND_PIXELS // w) * w)
+        # each RGB channel as OpenCV's weighted sums of the uint8 planes that it depends on
+        # (BT.601 and 709: R and B on two, G on three), read and converted in one pass each
+        terms = [[(j, float(matrix[c, j])) for j in range(3) if matrix[c, j] != 0] or [(0, 0.0)]
+                 for c in range(3)]
 
         def load(_: int, start: int, stop: int, buf: torch.Tensor) -> torch.Tensor:
-            band = (stop - start) * w
-            src = levels[:, :band]
-            for c, plane in enumerate(planes):
-                src[c].view(-1, w).copy_(torch.from_numpy(plane[start:stop]))
-            rgb = torch.addmm(offset, scale, src, out=buf.view(3, band))
-            return rgb.clamp_(0.0, 1.0).view(3, -1, w)
+            rows = [plane[start:stop] for plane in planes]
+            for c, dst in enumerate(buf.numpy()):
+                (j, a), *rest = terms[c]
+                k, b = rest.pop(0) if rest else (j, 0.0)
+                cv2.addWeighted(rows[j], a, rows[k], b, float(matrix[c, 3]), dst=dst, dtype=cv2.CV_32F)
+                for k, b in rest:
+                    cv2.addWeighted(dst, 1.0, rows[k], b, 0.0, dst=dst, dtype=cv2.CV_32F)
+            return buf.clamp_(0.0, 1.0)
 
         def source(_: int, top: int, bottom: int) -> np.ndarray:
             rgb = cv2.transform(cv2.merge([plane[top:bottom] for plane in planes]).astype(np.float32), matrix)

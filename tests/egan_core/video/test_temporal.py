@@ -156,6 +156,28 @@ def test_the_blend_follows_the_motion_of_a_pan() -> None:
     assert np.mean(after[5:]) < 0.6 * np.mean(before[5:]), (before, after)  # measured 3.5 -> 1.3
 
 
+def test_nearest_chroma_changes_only_the_chroma_and_still_follows_the_pan() -> None:
+    """``nearest_chroma`` (the transform models' cheaper chroma warp): the luma is the same
+    as with the bilinear warp, and the chroma still comes closer to the clean scene."""
+    clean = synthetic.frames(10, HEIGHT, WIDTH, noise=0.0, speed=2, seed=4)
+    noisy = synthetic.frames(10, HEIGHT, WIDTH, noise=0.04, speed=2, seed=4)
+    results = {}
+    for nearest in (False, True):
+        blend = FlowBlender(0.8, nearest_chroma=nearest)
+        before, after, lumas = [], [], []
+        for i, (truth, image) in enumerate(zip(clean, noisy, strict=True)):
+            i420, yuv = planes(image)
+            target = [plane.astype(np.float64) for plane in planes(truth)[1][1:]]
+            before.append(sum(np.abs(yuv[k] - target[k - 1]).mean() for k in (1, 2)))
+            blend(yuv, small_gray(image), i == 0)
+            after.append(sum(np.abs(yuv[k] - target[k - 1]).mean() for k in (1, 2)))
+            lumas.append(yuv[0].copy())
+        assert np.mean(after[5:]) < 0.8 * np.mean(before[5:]), (nearest, before, after)
+        results[nearest] = (lumas, after)
+    assert all(np.array_equal(a, b) for a, b in zip(results[False][0], results[True][0], strict=True))
+    assert results[False][1][5:] != results[True][1][5:]
+
+
 def test_a_cut_restarts_the_blend() -> None:
     blend = FlowBlender(0.8)
     images = synthetic.frames(4, HEIGHT, WIDTH, noise=0.03, speed=0)

@@ -127,3 +127,41 @@ def test_memory_stays_flat_however_long_the_video(tmp_path: Path) -> None:
     per_mb = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes there, else kB
     growth_mb = (peak_long - peak_short) / per_mb
     assert growth_mb < 16, f"peak RSS {peak_short / per_mb:.0f} MB -> {peak_long / per_mb:.0f} MB"
+
+
+def test_a_failure_in_the_blending_thread_keeps_the_frames_before_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blend runs on a thread of its own: when it fails, the frames it passed on are
+    finished into the partial file, the error names them, and no thread is left waiting."""
+    import threading
+
+    from egan_core.video import temporal
+
+    real = temporal.FlowBlender.__call__
+    blended: list[int] = []
+
+    def failing(self: temporal.FlowBlender, planes: Any, gray: Any, cut: bool) -> None:
+        if len(blended) == 6:
+            raise RuntimeError("blend broke")
+        blended.append(1)
+        real(self, planes, gray, cut)
+
+    monkeypatch.setattr(temporal.FlowBlender, "__call__", failing)
+    source = tmp_path / "long.mp4"
+    synthetic.write_clip(source, synthetic.frames(60, HEIGHT, WIDTH))
+    target = tmp_path / "out.mp4"
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            egan_core.enhance_video(source, target, "clahe", temporal=0.8)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive(), "enhance_video hung after the blending thread failed"
+    assert len(outcome) == 1 and "blend broke" in str(outcome[0])
+    assert "the first 6 frames" in str(outcome[0]) and "out.partial.mp4" in str(outcome[0])
+    assert not target.exists() and frame_count(partial_name(target)) == 6

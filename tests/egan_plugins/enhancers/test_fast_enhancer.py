@@ -170,10 +170,12 @@ def test_the_ycc_path_is_refused_where_it_does_not_apply_and_checks_the_transfor
 
     to_rgb, from_rgb = ycc_matrices("itu601")
     planes = i420_planes(rgb_to_i420(_dark_scene(64, 96), "itu601"))
-    assert load_enhancer(["fast", "clahe"], device="cpu").enhance_frame_ycc(planes, to_rgb, from_rgb) is None
+    chain = load_enhancer(["fast", "clahe"], device="cpu")
+    assert chain.enhance_frame_ycc(planes, to_rgb, from_rgb) is None and not chain.reads_ycc
     half = load_enhancer("fast", strength=0.5, device="cpu")
-    assert half.enhance_frame_ycc(planes, to_rgb, from_rgb) is None
+    assert half.enhance_frame_ycc(planes, to_rgb, from_rgb) is None and not half.reads_ycc
     enhancer = load_enhancer("fast", device="cpu")
+    assert enhancer.reads_ycc and enhancer.enhance_frame_ycc(planes, to_rgb, from_rgb) is not None
     broken = enhancer.stages[0].predict_transform_ycc(planes, to_rgb).clone()
     broken[0, 0, 1, 1] = float("nan")
     with pytest.raises(EganError, match="non-finite"):

@@ -89,3 +89,31 @@ def test_cost_low_res_part_is_constant_full_res_part_linear() -> None:
     assert four["full_res"] == pytest.approx(4 * one["full_res"], rel=0.05)
     per_pixel = four["full_res"] / (1024 * 1024)
     assert 10 <= per_pixel <= 60  # "a few tens of operations" per full-resolution pixel
+
+
+@pytest.mark.parametrize("matrix", ["itu709", "dense"])
+def test_ycc_planes_are_read_as_the_matrix_says(matrix: str) -> None:
+    """``enhance_ycc`` converts each band of planes to RGB itself (OpenCV's weighted sums of
+    the planes each channel depends on): the same as the matrix product, clipped, then the
+    transform; also with a matrix where every channel depends on every plane."""
+    import numpy as np
+
+    from egan_core.video.io import ycc_matrices
+
+    to_rgb = ycc_matrices("itu709")[0]
+    if matrix == "dense":  # no zero: every channel takes all three planes
+        to_rgb = to_rgb + np.array([[0, 0.05, 0, 0], [0, 0, 0, 0], [0, 0, -0.04, 0]])
+    h, w = 300, BAND_PIXELS // 100  # several bands, rows not a multiple of a band
+    rng = np.random.default_rng(5)
+    planes = [rng.integers(0, 256, (h, w), dtype=np.uint8) for _ in range(3)]
+    model = _model()
+    rgb = np.einsum("cj,jhw->chw", to_rgb[:, :3], np.stack(planes).astype(np.float64)) + to_rgb[:, 3:, None]
+    x = torch.from_numpy(np.clip(rgb / 255, 0.0, 1.0)).float()[None]
+    grid = model.grid(x)
+    got = torch.empty(3, h, w)
+
+    def finish(n: int, start: int, stop: int, band: torch.Tensor) -> None:
+        got[:, start:stop] = band
+
+    model.enhance_ycc(planes, to_rgb, grid, finish)
+    torch.testing.assert_close(got, model.enhance(x, grid)[0], atol=2e-5, rtol=0)
