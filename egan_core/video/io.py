@@ -56,10 +56,12 @@ _TAGS = {"itu709": (1, 1, 1), "itu601": (6, 6, 6), "fcc": (4, 6, 6), "smpte240m"
 _LUMA = {"itu709": (0.2126, 0.0722), "itu601": (0.299, 0.114), "fcc": (0.30, 0.11),
          "smpte240m": (0.212, 0.087), "bt2020": (0.2627, 0.0593)}
 _JPEG_RANGE = 2
-#: Threads of :func:`egan_core.enhance_video` (reading, enhancing, writing). With no more
-#: cores than these, the decoder and x264 run on one thread each: the pipeline already
-#: keeps every core busy, and codec threads add only their overhead (at 1080p on 2 cores,
-#: 3 CPU ms a frame for decoding and 4 for encoding; docs/benchmarks.md, *Video*).
+#: Threads of :func:`egan_core.enhance_video` that always run (reading, enhancing,
+#: writing; blending is a fourth when on). With no more cores than these, the decoder and
+#: x264 run on one thread each: the pipeline already keeps every core busy, and codec
+#: threads add only their overhead (at 1080p on 2 cores, 3 CPU ms a frame for decoding and
+#: 4 for encoding; docs/benchmarks.md, *Video*). With more, FFmpeg picks: at 4K decoding
+#: is the largest share of the work.
 PIPELINE_THREADS = 3
 
 
