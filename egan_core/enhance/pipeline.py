@@ -63,6 +63,15 @@ def _non_finite(name: str) -> str:
             "or try --precision fp32")
 
 
+def _keeps_levels(from_rgb: np.ndarray) -> bool:
+    """Whether ``from_rgb`` takes every RGB in [0, 1] to levels in [0, 255] (after the + 0.5
+    of rounding): true of every limited-range conversion, so the clip after it can go."""
+    coefficients, offset = from_rgb[:, :3] * 255, from_rgb[:, 3] + 0.5
+    low = offset + np.minimum(coefficients, 0).sum(axis=1)
+    high = offset + np.maximum(coefficients, 0).sum(axis=1)
+    return bool((low >= 0).all() and (high < 256).all())
+
+
 class Enhancer:
     """A callable enhancer: PIL image, HxWx3 uint8 array or Nx3xHxW tensor in, same out.
 
@@ -202,8 +211,9 @@ class Enhancer:
         :class:`~egan_core.contracts.EnhancesYcc`: the frame is never a full-size RGB array.
         Chroma is upsampled bilinearly (as :func:`egan_core.video.io.i420_to_rgb` does) and
         the output's chroma is the 2x2 mean of each band's, converted with ``from_rgb``
-        (``3 x 4``, 8-bit RGB levels to Y'CbCr levels); values are clipped and rounded as
-        :func:`to_uint8` does. ``chroma``: the chroma planes already upsampled
+        (``3 x 4``, 8-bit RGB levels to Y'CbCr levels): RGB is clipped to [0, 1] and the
+        levels rounded (and clipped to [0, 255] where ``from_rgb`` could leave it; no
+        limited-range matrix can). ``chroma``: the chroma planes already upsampled
         (:func:`~egan_core.video.io.upsample_chroma`; the video pipeline makes them on its
         reading thread, off the enhancing thread's path).
         """
@@ -222,16 +232,15 @@ class Enhancer:
         chroma_out = self._frame_buffer("chroma", (2, h, w))  # full-size Cb and Cr, halved at the end
         scale = torch.from_numpy(from_rgb[:, :3].astype(np.float32) * 255)
         offset = torch.from_numpy(from_rgb[:, 3:].astype(np.float32) + 0.5)  # + 0.5: the casts floor
+        clip = not _keeps_levels(from_rgb)
         ycc_buf: list[torch.Tensor] = []
 
         def finish(_: int, start: int, stop: int, band: torch.Tensor) -> None:
             rows = (stop - start) * w
             if not ycc_buf or ycc_buf[0].shape[1] < rows:
                 ycc_buf[:] = [torch.empty(3, rows)]
-            # RGB in [0, 1] gives levels in [0, 255] with any of ycc_matrices' conversions
-            # (+ 0.5 included): no clip after the conversion
             ycc = torch.addmm(offset, scale, band.clamp_(0.0, 1.0).reshape(3, rows), out=ycc_buf[0][:, :rows])
-            levels = ycc.numpy()
+            levels = (ycc.clamp_(0.0, 255.0) if clip else ycc).numpy()
             out[start:stop] = levels[0].reshape(-1, w)  # float to uint8: floors
             chroma_out[:, start:stop] = levels[1:].reshape(2, -1, w)
 

@@ -1,14 +1,15 @@
 """Enhance a video file: decode, enhance, blend and encode on four threads with bounded queues.
 
 The reading thread decodes frames (and collects the audio packets) ahead of the
-enhancement, the calling thread enhances, the blending thread runs the temporal blend
-(with ``temporal`` 0 there is none) and the writing thread the encoder; queues of a few
-frames between them keep memory flat however long the video is. The blend and the encoder
-get a thread each so that no thread carries more than about a third of a frame's work:
-with fewer threads than cores' worth of work, the scheduler's fair shares hold back
-whichever thread is slowest. The output appears under its final name only when complete. A video damaged
-part way, or a run stopped with Ctrl-C, still gives its frames so far: they are finished
-into ``NAME.partial.EXT`` next to the final name (a playable file), and the error names it.
+enhancement, with what the other threads need of the input (the flow's small gray, the
+cut detection, ``fast``'s upsampled chroma); the calling thread enhances, the blending
+thread runs the temporal blend (with ``temporal`` 0 there is none) and the writing thread
+the encoder. Queues of a few frames between them keep memory flat however long the video
+is. The enhancement is the longest chain of a frame's work, so the other threads run at a
+lower priority (:data:`WORKER_NICE`). The output appears under its final name only when
+complete. A video damaged part way, or a run stopped with Ctrl-C, still gives its frames
+so far: they are finished into ``NAME.partial.EXT`` next to the final name (a playable
+file), and the error names it.
 """
 
 from __future__ import annotations
@@ -104,17 +105,19 @@ def partial_name(target: Path) -> Path:
 
 
 class _Worker(threading.Thread):
-    """A thread that keeps its exception for the caller and sets ``stop`` when it dies of one."""
+    """A thread that keeps its exception for the caller and sets ``stop`` when it dies of one;
+    ``nice``: how many steps lower its priority is than its creator's."""
 
-    def __init__(self, name: str, run: Callable[[], None], stop: threading.Event) -> None:
+    def __init__(self, name: str, run: Callable[[], None], stop: threading.Event, nice: int = 0) -> None:
         super().__init__(name=name, daemon=True)
         self._run = run
         self.stop = stop
+        self.nice = nice
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        _lower_priority(WORKER_NICE)
         try:
+            _lower_priority(self.nice)
             self._run()
         except BaseException as exc:
             self.error = exc
@@ -195,7 +198,7 @@ class _Run:
         self.cuts = CutDetector()
         self.transforms = all(isinstance(stage, PredictsTransform) for stage in enhancer.stages)
         # the real-time path (fast): its chroma upsampled by the reading thread, and warped
-        # to the nearest pixel by the blend (a tenth of the blend's cost)
+        # to the nearest pixel by the blend (a third of the chroma warp's cost)
         self.ycc = enhancer.reads_ycc
         self.blender = FlowBlender(temporal, keep_detail=0.0 if self.transforms else GENERATED_DETAIL,
                                    nearest_chroma=self.ycc)
@@ -215,7 +218,7 @@ class _Run:
     def run(self) -> VideoReport:
         if not self.transforms:
             return self._run_threads()
-        # with a model as light as fast's, the three threads keep the cores busy, and
+        # with a model as light as fast's, the pipeline's threads keep the cores busy, and
         # OpenCV splitting each call across its own threads only adds its overhead
         threads = cv2.getNumThreads()
         cv2.setNumThreads(1)
@@ -225,30 +228,35 @@ class _Run:
             cv2.setNumThreads(threads)
 
     def _run_threads(self) -> VideoReport:
-        reading = _Worker("egan-video-read", self._read, self.stop)
-        blending = _Worker("egan-video-blend", self._blend, self.stop) if self.temporal > 0 else None
-        writing = _Worker("egan-video-write", lambda: self._write(blending), self.stop)
-        for thread in (reading, blending, writing):
-            if thread is not None:
-                thread.start()
+        # lower priorities only where OpenCV runs on one thread (transform models): a pool of
+        # OpenCV workers started from a lowered thread would keep its priority for good
+        nice = WORKER_NICE if self.transforms else 0
+        reading = _Worker("egan-video-read", self._read, self.stop, nice)
+        blending = _Worker("egan-video-blend", self._blend, self.stop, nice) if self.temporal > 0 else None
+        writing = _Worker("egan-video-write", lambda: self._write(blending), self.stop, nice)
+        threads = [thread for thread in (reading, blending, writing) if thread is not None]
+        for thread in threads:
+            thread.start()
         failure: BaseException | None = None
         try:
             self._enhance()
         except BaseException as exc:
             failure = exc
-        # the blender and the writer finish the frames they were handed, then stop
-        consumer = blending or writing
-        while consumer.is_alive():
-            try:
-                self.enhanced.put(_END, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        writing.join()
-        self.stop.set()
-        if blending is not None:
-            blending.join()
-        reading.join()
+        try:  # the blender and the writer finish the frames they were handed, then stop
+            consumer = blending or writing
+            while consumer.is_alive():
+                try:
+                    self.enhanced.put(_END, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            writing.join()
+        except BaseException as exc:  # a second Ctrl-C while the last frames are written
+            failure = failure or exc
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join()
         failure = failure or (blending.error if blending is not None else None) or writing.error
         if failure is None:
             return self._finish()
@@ -256,7 +264,8 @@ class _Run:
 
     def _read(self) -> None:
         """Decode (the reading thread); each frame goes with its small gray and whether it
-        starts a scene, which only the temporal passes use."""
+        starts a scene (for the temporal passes alone), and its chroma upsampled (for a
+        chain that reads Y'CbCr)."""
         try:
             for item in self.reader.items():
                 if isinstance(item, Frame):
@@ -275,7 +284,7 @@ class _Run:
         _put(self.decoded, _END, self.stop)
 
     def _enhance(self) -> None:
-        """Enhance what the reader decodes (this thread), hand it to the writer."""
+        """Enhance what the reader decodes (this thread), hand it to the blender (or the writer)."""
         while not self.stop.is_set():
             try:
                 item = self.decoded.get(timeout=0.1)
@@ -303,8 +312,11 @@ class _Run:
 
     def _blend(self) -> None:
         """The temporal blend (the blending thread): enhanced frames to I420, blended in place."""
-        while True:
-            item = self.enhanced.get()
+        while not self.stop.is_set():
+            try:
+                item = self.enhanced.get(timeout=0.1)
+            except queue.Empty:
+                continue
             if isinstance(item, tuple):
                 frame, out, gray, cut = item
                 i420 = self.writer.as_i420(out)
@@ -319,8 +331,11 @@ class _Run:
             try:
                 item = self.blended.get(timeout=0.1)
             except queue.Empty:
-                if blending is not None and not blending.is_alive():  # it failed, or was stopped
-                    return
+                # nothing more can come: the blender failed or was stopped (it puts nothing
+                # once dead, so an empty queue stays empty), or the run was stopped
+                if (blending is not None and not blending.is_alive()) or self.stop.is_set():
+                    if self.blended.empty():
+                        return
                 continue
             if item is _END:
                 return

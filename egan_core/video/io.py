@@ -13,7 +13,7 @@ container cannot hold their codec). The codec follows the output's extension: H.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -463,20 +463,13 @@ class VideoWriter:
             for stream in self.reader.audio:
                 self.audio_out[stream.index] = self._audio_stream(stream)
 
-    def write(self, frame: Frame, image: np.ndarray,
-              blend: Callable[[list[np.ndarray]], None] | None = None) -> None:
+    def write(self, frame: Frame, image: np.ndarray) -> None:
         """Encode ``image`` at ``frame``'s time: ``(H, W, 3)`` RGB uint8, or ``(3H/2, W)``
-        I420 in the reader's matrix, limited range (even sizes).
-
-        ``blend`` may change the Y, U and V planes (4:2:0) in place before encoding.
-        """
+        I420 in the reader's matrix, limited range (even sizes)."""
         av = _av()
         if self.video is None:
             self._open_video(frame)
-        i420 = self.as_i420(image)
-        if blend is not None:
-            blend(list(i420_planes(i420)))
-        out = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        out = av.VideoFrame.from_ndarray(self.as_i420(image), format="yuv420p")
         time_base = self.reader.info.time_base
         out.pts = frame.pts if frame.pts is not None else round(frame.time / time_base)
         out.time_base = time_base

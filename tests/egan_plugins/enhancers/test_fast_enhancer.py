@@ -164,6 +164,25 @@ def test_video_frames_go_from_ycc_planes_to_i420_as_through_rgb(matrix: str, ful
                           rtol=0.02, atol=0.02)
 
 
+def test_ycc_levels_are_clipped_where_the_output_matrix_could_leave_8_bits() -> None:
+    """The output levels are not clipped after a limited-range conversion (it cannot leave
+    [0, 255]); a conversion that can, gets its levels clipped instead of wrapping round."""
+    from egan_core.video.io import i420_planes, rgb_to_i420, ycc_matrices
+
+    to_rgb, from_rgb = ycc_matrices("itu709")
+    planes = i420_planes(rgb_to_i420(_dark_scene(64, 96), "itu709"))
+    enhancer = load_enhancer("fast", device="cpu")
+    plain = enhancer.enhance_frame_ycc(planes, to_rgb, from_rgb)
+    lifted = from_rgb.copy()
+    lifted[0, 3] += 150.0  # luma 150 levels up: its bright part would pass 255
+    got = enhancer.enhance_frame_ycc(planes, to_rgb, lifted)
+    assert plain is not None and got is not None
+    h = planes[0].shape[0]
+    assert int(plain[:h].max()) + 150 > 255  # the test needs levels that would wrap
+    np.testing.assert_array_equal(got[:h], np.minimum(plain[:h].astype(int) + 150, 255))
+    np.testing.assert_array_equal(got[h:], plain[h:])
+
+
 def test_the_ycc_path_is_refused_where_it_does_not_apply_and_checks_the_transform() -> None:
     from egan_core.errors import EganError
     from egan_core.video.io import i420_planes, rgb_to_i420, ycc_matrices

@@ -91,11 +91,11 @@ def test_cost_low_res_part_is_constant_full_res_part_linear() -> None:
     assert 10 <= per_pixel <= 60  # "a few tens of operations" per full-resolution pixel
 
 
-@pytest.mark.parametrize("matrix", ["itu709", "dense"])
+@pytest.mark.parametrize("matrix", ["itu709", "dense", "sparse"])
 def test_ycc_planes_are_read_as_the_matrix_says(matrix: str) -> None:
     """``enhance_ycc`` converts each band of planes to RGB itself (OpenCV's weighted sums of
     the planes each channel depends on): the same as the matrix product, clipped, then the
-    transform; also with a matrix where every channel depends on every plane."""
+    transform; also where every channel depends on every plane, or on one or none."""
     import numpy as np
 
     from egan_core.video.io import ycc_matrices
@@ -103,6 +103,10 @@ def test_ycc_planes_are_read_as_the_matrix_says(matrix: str) -> None:
     to_rgb = ycc_matrices("itu709")[0]
     if matrix == "dense":  # no zero: every channel takes all three planes
         to_rgb = to_rgb + np.array([[0, 0.05, 0, 0], [0, 0, 0, 0], [0, 0, -0.04, 0]])
+    if matrix == "sparse":  # red from the luma alone, blue a constant
+        to_rgb = to_rgb.copy()
+        to_rgb[0, 2] = 0.0
+        to_rgb[2] = [0.0, 0.0, 0.0, 40.0]
     h, w = 300, BAND_PIXELS // 100  # several bands, rows not a multiple of a band
     rng = np.random.default_rng(5)
     planes = [rng.integers(0, 256, (h, w), dtype=np.uint8) for _ in range(3)]
