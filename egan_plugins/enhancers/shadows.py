@@ -27,9 +27,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from egan_core.generator_io import LUMA
+from egan_plugins.networks.fast_grid import box_blur
 
 #: BT.601 luma weights of red and blue (green takes the rest).
 KR, _, KB = LUMA
@@ -57,19 +57,13 @@ BAND = 256
 def _box(t: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean of each channel over a (2r+1)^2 window, the image's edges repeated (as at the
     frame's border). On the CPU OpenCV's running sums do it (several times faster than
-    pooling); the result is then laid out channels-last."""
+    pooling); the result is then laid out channels-last. Elsewhere ``fast``'s pooled
+    :func:`~egan_plugins.networks.fast_grid.box_blur`."""
     if t.device.type != "cpu":
-        return _box_pooled(t, radius)
+        return box_blur(t, radius)
     planes = np.ascontiguousarray(t[0].detach().permute(1, 2, 0).numpy())
     out = cv2.blur(planes, (2 * radius + 1,) * 2, borderType=cv2.BORDER_REPLICATE)
     return torch.from_numpy(out.reshape(*planes.shape)).permute(2, 0, 1)[None]
-
-
-def _box_pooled(t: torch.Tensor, radius: int) -> torch.Tensor:
-    """:func:`_box` on any device: a row pass, then a column pass."""
-    side = 2 * radius + 1
-    rows = F.avg_pool2d(F.pad(t, (radius, radius, 0, 0), mode="replicate"), (1, side), stride=1)
-    return F.avg_pool2d(F.pad(rows, (0, 0, radius, radius), mode="replicate"), (side, 1), stride=1)
 
 
 def _luma(t: torch.Tensor) -> torch.Tensor:
