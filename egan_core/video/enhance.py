@@ -136,6 +136,16 @@ def _lower_priority(steps: int) -> None:
         pass
 
 
+def _get(q: queue.Queue[Any], stop: threading.Event) -> Any:
+    """The next item of ``q``, or ``_END`` once ``stop`` is set first."""
+    while not stop.is_set():
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            continue
+    return _END
+
+
 def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
     """Put ``item`` unless ``stop`` is set first; whether it was put."""
     while not stop.is_set():
@@ -285,13 +295,7 @@ class _Run:
 
     def _enhance(self) -> None:
         """Enhance what the reader decodes (this thread), hand it to the blender (or the writer)."""
-        while not self.stop.is_set():
-            try:
-                item = self.decoded.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if item is _END:
-                return
+        while (item := _get(self.decoded, self.stop)) is not _END:
             if isinstance(item, BaseException):
                 raise item
             if not isinstance(item, tuple):  # an audio packet: to the writer, in file order
@@ -312,11 +316,8 @@ class _Run:
 
     def _blend(self) -> None:
         """The temporal blend (the blending thread): enhanced frames to I420, blended in place."""
-        while not self.stop.is_set():
-            try:
-                item = self.enhanced.get(timeout=0.1)
-            except queue.Empty:
-                continue
+        while True:
+            item = _get(self.enhanced, self.stop)
             if isinstance(item, tuple):
                 frame, out, gray, cut = item
                 i420 = self.writer.as_i420(out)
